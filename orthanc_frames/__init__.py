@@ -1,0 +1,15 @@
+"""orthanc-frames: an Orthanc DICOM server as four linked pandas DataFrames.
+
+The package is layered (imports only point down)::
+
+    widgets/  cli.py                 person-facing: browser, actions, demo command
+    frames/                          Frames container, loaders, schema, df.orthanc accessor
+    resources/ find.py transfer.py   Patient/Study/Series/Instance, Job, Modality, find, transfer
+    client/                          Orthanc / AsyncOrthanc: HTTP, auth, retries, errors, REST
+
+Start with :class:`Orthanc` (or :meth:`Orthanc.from_env`) and ``c.frames()``.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
