@@ -578,7 +578,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT_PATH, help="module to write")
     arguments = parser.parse_args(argv)
 
-    expected = generate(arguments.spec)
+    try:
+        expected = generate(arguments.spec)
+    except SpecError as error:
+        sys.stderr.write(f"cannot generate {arguments.output.name}: {error}\n")
+        return 2
     if arguments.check:
         current = arguments.output.read_text(encoding="utf-8") if arguments.output.exists() else ""
         if current == expected:
