@@ -1,0 +1,477 @@
+"""Start and stop a real, throw-away Orthanc server on free loopback ports.
+
+Used by the test suite, the ``demo`` command and the binder image. It needs
+only the standard library and httpx, and an installed Orthanc (run
+``scripts/install-orthanc.sh`` as root to get Orthanc 1.12.7 with the
+DICOMweb, neuro and GDCM plugins).
+
+Examples
+--------
+>>> from orthanc_frames.local_server import LocalOrthanc
+>>> with LocalOrthanc(extra={"LimitFindResults": 100}) as server:  # doctest: +SKIP
+...     server.load("cohort/")
+...     print(server.url, server.username)
+
+Run ``python -m orthanc_frames.local_server --demo`` to start a server, load
+a synthetic cohort, print what the server can do, and stop it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "DEFAULT_BINARY",
+    "DEFAULT_PLUGINS_DIR",
+    "LocalOrthanc",
+    "OrthancNotInstalled",
+    "OrthancStartError",
+    "find_orthanc_binary",
+    "find_plugins_dir",
+    "stop_all",
+]
+
+DEFAULT_BINARY = "/opt/orthanc-ci/bin/orthanc"
+# The plugin folder is read by Orthanc itself, which may run in a chroot
+# (Debian 12 install): the path is not checked on the host.
+DEFAULT_PLUGINS_DIR = "/usr/share/orthanc/plugins"
+_READY_POLL_SECONDS = 0.05
+_STOP_TIMEOUT_SECONDS = 30.0
+
+
+class OrthancNotInstalled(RuntimeError):
+    """No Orthanc executable was found (env ``ORTHANC_BIN``, default path, ``PATH``)."""
+
+
+class OrthancStartError(RuntimeError):
+    """An Orthanc process exited or did not answer while starting."""
+
+
+def find_orthanc_binary() -> str:
+    """Return the path of the Orthanc executable to run.
+
+    Looks, in order, at the environment variable ``ORTHANC_BIN``, at
+    :data:`DEFAULT_BINARY` (the wrapper written by
+    ``scripts/install-orthanc.sh``) and at ``Orthanc`` on ``PATH``.
+
+    Returns
+    -------
+    str
+        Path of an executable file.
+
+    Raises
+    ------
+    OrthancNotInstalled
+        When none of these is an executable file; the message says what to run.
+    """
+    from_env = os.environ.get("ORTHANC_BIN")
+    if from_env:
+        if os.path.isfile(from_env) and os.access(from_env, os.X_OK):
+            return from_env
+        raise OrthancNotInstalled(
+            f"ORTHANC_BIN={from_env!r} is not an executable file. Point ORTHANC_BIN at "
+            "an Orthanc executable, or unset it and install Orthanc with "
+            "`sudo scripts/install-orthanc.sh`."
+        )
+    if os.path.isfile(DEFAULT_BINARY) and os.access(DEFAULT_BINARY, os.X_OK):
+        return DEFAULT_BINARY
+    on_path = shutil.which("Orthanc")
+    if on_path:
+        return on_path
+    raise OrthancNotInstalled(
+        f"Orthanc is not installed: ORTHANC_BIN is unset, {DEFAULT_BINARY} does not exist "
+        "and no `Orthanc` is on PATH. Install it with `sudo scripts/install-orthanc.sh` "
+        "(Debian 12/13), or set ORTHANC_BIN to an Orthanc executable."
+    )
+
+
+def find_plugins_dir() -> str:
+    """Return the Orthanc plugin folder: env ``ORTHANC_PLUGINS`` or :data:`DEFAULT_PLUGINS_DIR`."""
+    return os.environ.get("ORTHANC_PLUGINS") or DEFAULT_PLUGINS_DIR
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalOrthanc:
+    """A real Orthanc process on free loopback ports, with its own storage.
+
+    Parameters
+    ----------
+    workdir : str or Path, optional
+        Folder for the configuration, storage and log. Default: a new
+        temporary folder, removed by :meth:`stop`.
+    name : str
+        Orthanc's ``Name``; also the default AE title (upper case, 16 chars).
+    aet : str, optional
+        ``DicomAet`` of the server.
+    auth : bool
+        Enable HTTP basic authentication with one user.
+    username, password : str
+        The user registered when ``auth`` is true.
+    extra : mapping, optional
+        Configuration entries merged last, e.g. ``{"LimitFindResults": 3}``.
+    http_port, dicom_port : int, optional
+        Fixed ports. Default: free loopback ports, chosen again once if
+        Orthanc finds one taken.
+    binary : str, optional
+        Orthanc executable. Default: :func:`find_orthanc_binary`.
+    plugins_dir : str, optional
+        Plugin folder. Default: :func:`find_plugins_dir`. Empty string: no plugins.
+    start_timeout : float
+        Seconds to wait for the server to answer ``/system``.
+
+    Notes
+    -----
+    The server is started by :meth:`start` or by entering the context
+    manager. The password never appears in the repr.
+    """
+
+    def __init__(
+        self,
+        workdir: str | os.PathLike[str] | None = None,
+        *,
+        name: str = "ORTHANC",
+        aet: str | None = None,
+        auth: bool = True,
+        username: str = "orthanc",
+        password: str = "orthanc",
+        extra: Mapping[str, Any] | None = None,
+        http_port: int | None = None,
+        dicom_port: int | None = None,
+        binary: str | None = None,
+        plugins_dir: str | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.binary = binary or find_orthanc_binary()
+        self.name = name
+        self.aet = (aet or name)[:16].upper()
+        self.auth_enabled = auth
+        self.username = username if auth else None
+        self.password = password if auth else None
+        self.extra = dict(extra or {})
+        self.plugins_dir = find_plugins_dir() if plugins_dir is None else plugins_dir
+        self.start_timeout = start_timeout
+        self._fixed_ports = http_port is not None or dicom_port is not None
+        self.http_port = http_port or _free_port()
+        self.dicom_port = dicom_port or _free_port()
+        self._owns_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="orthanc-frames-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.workdir / "orthanc.json"
+        self.log_path = self.workdir / "orthanc.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    # -- description -------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL of the REST API, e.g. ``http://127.0.0.1:41234``."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        """``(username, password)`` for httpx/requests, or None without authentication."""
+        if self.username is None or self.password is None:
+            return None
+        return (self.username, self.password)
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running Orthanc, or None."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def is_running(self) -> bool:
+        """True while the Orthanc process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The Orthanc configuration this server is (or will be) started with."""
+        storage = str(self.workdir / "db")
+        config: dict[str, Any] = {
+            "Name": self.name,
+            "DicomAet": self.aet,
+            "StorageDirectory": storage,
+            "IndexDirectory": storage,
+            "HttpPort": self.http_port,
+            "DicomPort": self.dicom_port,
+            "RemoteAccessAllowed": False,
+            "AuthenticationEnabled": self.auth_enabled,
+            "RegisteredUsers": dict([self.auth]) if self.auth else {},
+            "Plugins": [self.plugins_dir] if self.plugins_dir else [],
+            "DicomWeb": {"Enable": True},
+        }
+        config.update(self.extra)
+        return config
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running else "stopped"
+        user = f", username={self.username!r}" if self.username else ""
+        return (
+            f"LocalOrthanc(name={self.name!r}, url={self.url!r}, aet={self.aet!r}{user}, {state})"
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        """Return the last ``lines`` lines of the server's log (empty if none yet)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- life cycle --------------------------------------------------------
+
+    def start(self) -> LocalOrthanc:
+        """Start Orthanc and wait until ``/system`` answers.
+
+        Returns
+        -------
+        LocalOrthanc
+            ``self``, running.
+
+        Raises
+        ------
+        OrthancStartError
+            When the process exits (the message carries the log tail) or
+            does not answer within ``start_timeout`` seconds.
+        """
+        if self.is_running:
+            return self
+        try:
+            self._start_once()
+        except OrthancStartError:
+            if self._fixed_ports or not self._lost_port_race():
+                raise
+            self.http_port, self.dicom_port = _free_port(), _free_port()
+            self._start_once()
+        return self
+
+    def _lost_port_race(self) -> bool:
+        # Orthanc's exit status does not tell; its log does ("... already in use").
+        return "already in use" in self.log_tail(20)
+
+    def _start_once(self) -> None:
+        self.config_path.write_text(json.dumps(self.config, indent=1))
+        with open(self.log_path, "wb") as log:
+            self._process = subprocess.Popen(
+                [self.binary, str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + self.start_timeout
+        with httpx.Client(auth=self.auth, timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    raise OrthancStartError(
+                        f"Orthanc {self.name!r} exited with code {self._process.returncode} "
+                        f"while starting on HTTP port {self.http_port} / DICOM port "
+                        f"{self.dicom_port}. Last lines of {self.log_path}:\n{self.log_tail()}"
+                    )
+                try:
+                    if http.get(f"{self.url}/system").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(_READY_POLL_SECONDS)
+        self.stop()
+        raise OrthancStartError(
+            f"Orthanc {self.name!r} did not answer {self.url}/system within "
+            f"{self.start_timeout} s. Last lines of {self.log_path}:\n{self.log_tail()}"
+        )
+
+    def signal_stop(self) -> None:
+        """Ask Orthanc to shut down (SIGTERM) without waiting; see :meth:`stop`."""
+        if self.is_running:
+            assert self._process is not None
+            self._process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = _STOP_TIMEOUT_SECONDS) -> None:
+        """Stop Orthanc: SIGTERM, wait up to ``timeout`` seconds, then SIGKILL.
+
+        Shutting down takes Orthanc 1-3 s; use :func:`stop_all` for several
+        servers. A temporary ``workdir`` created by this object is removed.
+        Calling it again is harmless.
+        """
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalOrthanc:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- convenience for tests and demos ------------------------------------
+
+    def http(self, timeout: float = 60.0) -> httpx.Client:
+        """Return a new httpx client with this server's base URL and credentials."""
+        return httpx.Client(base_url=self.url, auth=self.auth, timeout=timeout)
+
+    def load(self, folder: str | os.PathLike[str], workers: int = 4) -> list[dict[str, Any]]:
+        """Store every file under ``folder`` in this server (``POST /instances``).
+
+        Parameters
+        ----------
+        folder : str or Path
+            Folder searched recursively; every regular file is sent.
+        workers : int
+            Parallel uploads.
+
+        Returns
+        -------
+        list of dict
+            Orthanc's answer for each file, in sorted path order.
+
+        Raises
+        ------
+        httpx.HTTPStatusError
+            When Orthanc rejects a file; the message names the file.
+        """
+        paths = sorted(path for path in Path(folder).rglob("*") if path.is_file())
+        with self.http() as http:
+
+            def store(path: Path) -> dict[str, Any]:
+                response = http.post("/instances", content=path.read_bytes())
+                if response.status_code != 200:
+                    raise httpx.HTTPStatusError(
+                        f"Orthanc {self.name!r} rejected {path} with HTTP "
+                        f"{response.status_code}: {response.text[:500]}",
+                        request=response.request,
+                        response=response,
+                    )
+                answer: dict[str, Any] = response.json()
+                return answer
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(store, paths))
+
+    def register_modality(self, name: str, other: LocalOrthanc) -> None:
+        """Declare ``other`` as DICOM modality ``name`` of this server (``PUT /modalities``)."""
+        body = {"AET": other.aet, "Host": "127.0.0.1", "Port": other.dicom_port}
+        with self.http() as http:
+            http.put(f"/modalities/{name}", json=body).raise_for_status()
+
+    def register_peer(self, name: str, other: LocalOrthanc) -> None:
+        """Declare ``other`` as Orthanc peer ``name`` of this server (``PUT /peers``)."""
+        body: dict[str, Any] = {"Url": f"{other.url}/"}
+        if other.auth:
+            body["Username"], body["Password"] = other.auth
+        with self.http() as http:
+            http.put(f"/peers/{name}", json=body).raise_for_status()
+
+
+def stop_all(servers: Iterable[LocalOrthanc]) -> None:
+    """Stop several servers: signal them all first, then wait for each.
+
+    Parameters
+    ----------
+    servers : iterable of LocalOrthanc
+        Servers to stop; ones already stopped are skipped.
+    """
+    servers = list(servers)
+    for server in servers:
+        server.signal_stop()
+    for server in servers:
+        server.stop()
+
+
+def _demo() -> int:
+    from orthanc_frames.synthetic import write_cohort
+
+    with tempfile.TemporaryDirectory(prefix="orthanc-frames-demo-") as tmp:
+        started = time.monotonic()
+        cohort = write_cohort(Path(tmp) / "cohort", invalid_values=True)
+        print(
+            f"wrote a synthetic cohort of {cohort.instances} files "
+            f"in {time.monotonic() - started:.2f} s"
+        )
+        with LocalOrthanc(Path(tmp) / "server", name="ORTHANC_FRAMES_DEMO") as server:
+            print(f"started {server!r}")
+            started = time.monotonic()
+            server.load(cohort.outdir)
+            print(f"loaded {cohort.instances} files in {time.monotonic() - started:.2f} s")
+            with server.http() as http:
+                system = http.get("/system").json()
+                plugins = http.get("/plugins").json()
+                statistics = http.get("/statistics").json()
+            print(f"Orthanc {system['Version']}, REST API version {system['ApiVersion']}")
+            print(f"capabilities: {json.dumps(system.get('Capabilities', {}))}")
+            print(
+                f"labels: {system.get('HasLabels')}; plugins: {', '.join(sorted(p for p in plugins if '.' not in p))}"
+            )
+            for level in ("Patients", "Studies", "Series", "Instances"):
+                print(f"{level.lower():>10}: {statistics['Count' + level]}")
+        print("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m orthanc_frames.local_server --demo``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Process exit code.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m orthanc_frames.local_server", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a server, load a synthetic cohort, print capabilities and counts, stop",
+    )
+    args = parser.parse_args(argv)
+    if not args.demo:
+        parser.print_help()
+        return 2
+    try:
+        return _demo()
+    except OrthancNotInstalled as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
