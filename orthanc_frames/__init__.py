@@ -13,3 +13,40 @@ Start with :class:`Orthanc` (or :meth:`Orthanc.from_env`) and ``c.frames()``.
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from .client import (
+    AsyncOrthanc,
+    BadRequest,
+    Capabilities,
+    ConfigurationError,
+    ConnectionError,
+    Forbidden,
+    HTTPError,
+    InsecureTLSWarning,
+    NotFound,
+    Orthanc,
+    OrthancError,
+    ServerError,
+    Timeout,
+    Unauthorized,
+    UnsupportedByServer,
+)
+
+__all__ = [
+    "AsyncOrthanc",
+    "BadRequest",
+    "Capabilities",
+    "ConfigurationError",
+    "ConnectionError",
+    "Forbidden",
+    "HTTPError",
+    "InsecureTLSWarning",
+    "NotFound",
+    "Orthanc",
+    "OrthancError",
+    "ServerError",
+    "Timeout",
+    "Unauthorized",
+    "UnsupportedByServer",
+    "__version__",
+]

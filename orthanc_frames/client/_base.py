@@ -1,0 +1,107 @@
+"""What the sync and async clients share apart from the request core."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import _core
+
+__all__ = ["ClientBase", "PartialFile"]
+
+
+class ClientBase:
+    """Settings, repr and URL handling common to :class:`Orthanc` and :class:`AsyncOrthanc`."""
+
+    _settings: _core.Settings
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, without credentials."""
+        return self._settings.url
+
+    @property
+    def username(self) -> str | None:
+        """The user name of basic authentication, if any."""
+        return self._settings.username
+
+    @property
+    def pool_size(self) -> int:
+        """How many connections the client keeps open at most (size thread pools to it)."""
+        return self._settings.pool_size
+
+    def __repr__(self) -> str:
+        auth = ""
+        if self._settings.username is not None:
+            auth = f", username={self._settings.username!r}"
+        elif self._settings.auth is not None:
+            auth = ", token=***"
+        return f"{type(self).__name__}({self._settings.url!r}{auth})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (
+            f"<b>{html.escape(type(self).__name__)}</b> "
+            f"<code>{html.escape(self._settings.url)}</code>"
+            + (
+                f" as <code>{html.escape(self._settings.username)}</code>"
+                if self._settings.username
+                else ""
+            )
+        )
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"{type(self).__name__} holds open connections and credentials and cannot be "
+            "pickled; create a new client in the other process (e.g. Orthanc.from_env())."
+        )
+
+    @staticmethod
+    def _prepare(route: str, params: _core.Params) -> tuple[str, dict[str, Any] | None]:
+        return _core.normalize_route(route), _normalize_params(params)
+
+
+def _normalize_params(params: _core.Params) -> dict[str, Any] | None:
+    if params is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+class PartialFile:
+    """A file written under a temporary name in its target folder and renamed when complete.
+
+    A reader never sees a half-written file under the final name, and an
+    interrupted download leaves no file that a re-run would take as complete.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent
+        )
+        self.tmp_path = Path(tmp)
+        self.file = os.fdopen(fd, "wb")
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> Path:
+        self.file.close()
+        os.replace(self.tmp_path, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        self.file.close()
+        self.tmp_path.unlink(missing_ok=True)

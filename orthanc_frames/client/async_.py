@@ -1,0 +1,231 @@
+"""The asyncio client, :class:`AsyncOrthanc`: the same API as :class:`Orthanc`, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import _core
+from ._base import ClientBase, PartialFile
+from .capabilities import Capabilities
+from .generated import AsyncOrthancRestMethods
+
+__all__ = ["AsyncOrthanc"]
+
+
+class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
+    """An asyncio client for one Orthanc server; see :class:`Orthanc` for the parameters.
+
+    Every REST method of :class:`Orthanc` exists here as a coroutine, and
+    the request core (auth, retries, errors) is the same.
+
+    Examples
+    --------
+    >>> async with AsyncOrthanc("http://127.0.0.1:8042") as ac:  # doctest: +SKIP
+    ...     system = await ac.get_system()
+    """
+
+    def __init__(
+        self,
+        url: str = _core.DEFAULT_URL,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        headers: _core.Headers = None,
+        timeout: _core.TimeoutSpec = _core.DEFAULT_TIMEOUT,
+        retries: int = _core.DEFAULT_RETRIES,
+        verify: bool | str = True,
+        *,
+        pool_size: int = _core.DEFAULT_POOL_SIZE,
+        keepalive_expiry: float = _core.DEFAULT_KEEPALIVE_EXPIRY,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = _core.make_settings(
+            url,
+            username=username,
+            password=password,
+            token=token,
+            headers=headers,
+            timeout=timeout,
+            retries=retries,
+            verify=verify,
+            pool_size=pool_size,
+            keepalive_expiry=keepalive_expiry,
+        )
+        self._http = httpx.AsyncClient(**self._settings.httpx_kwargs(), transport=transport)
+        self._capabilities: Capabilities | None = None
+        self.retry_count = 0
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> AsyncOrthanc:
+        """A client configured from ``ORTHANC_URL`` and friends (see :meth:`Orthanc.from_env`)."""
+        return cls(**_core.settings_from_env(**overrides))
+
+    async def _request(
+        self,
+        method: str,
+        route: str,
+        *,
+        params: _core.Params = None,
+        json: Any = None,
+        data: Any = None,
+        headers: _core.Headers = None,
+    ) -> Any:
+        method = method.upper()
+        route, query = self._prepare(route, params)
+        replayable = _core.retryable_body(data)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, route, params=query, json=json, content=data, headers=headers
+                )
+            except httpx.TransportError as exc:
+                delay = _core.retry_delay_after_exception(
+                    self._settings, method, attempt, exc, body_replayable=replayable
+                )
+                _core.log_request(method, route, type(exc).__name__, _ms(started))
+                if delay is None:
+                    raise _core.translate_exception(self._settings, method, route, exc) from None
+                await self._sleep_before_retry(delay)
+                attempt += 1
+                continue
+            _core.log_request(method, route, response.status_code, _ms(started))
+            delay = _core.retry_delay_after_status(
+                self._settings, method, attempt, response, body_replayable=replayable
+            )
+            if delay is None:
+                return _core.interpret_response(method, route, response)
+            await self._sleep_before_retry(delay)
+            attempt += 1
+
+    async def _sleep_before_retry(self, delay: float) -> None:
+        self.retry_count += 1
+        await asyncio.sleep(delay)
+
+    async def GET(
+        self, route: str, params: _core.Params = None, headers: _core.Headers = None
+    ) -> Any:
+        """``GET route``: parsed JSON, ``str`` for text, ``bytes`` otherwise."""
+        return await self._request("GET", route, params=params, headers=headers)
+
+    async def POST(
+        self,
+        route: str,
+        json: Any = None,
+        data: bytes | str | None = None,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+    ) -> Any:
+        """``POST route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        return await self._request(
+            "POST", route, params=params, json=json, data=data, headers=headers
+        )
+
+    async def PUT(
+        self,
+        route: str,
+        json: Any = None,
+        data: bytes | str | None = None,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+    ) -> Any:
+        """``PUT route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        return await self._request(
+            "PUT", route, params=params, json=json, data=data, headers=headers
+        )
+
+    async def DELETE(
+        self, route: str, params: _core.Params = None, headers: _core.Headers = None
+    ) -> Any:
+        """``DELETE route``."""
+        return await self._request("DELETE", route, params=params, headers=headers)
+
+    async def stream(
+        self,
+        route: str,
+        path: str | os.PathLike[str],
+        *,
+        method: str = "GET",
+        params: _core.Params = None,
+        json: Any = None,
+        headers: _core.Headers = None,
+        chunk_size: int = 1 << 20,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Path:
+        """Write the answer's body to ``path`` without holding it in memory
+        (see :meth:`Orthanc.stream`)."""
+        method = method.upper()
+        route, query = self._prepare(route, params)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            written = 0
+            try:
+                async with self._http.stream(
+                    method, route, params=query, json=json, headers=headers
+                ) as response:
+                    _core.log_request(method, route, response.status_code, _ms(started))
+                    if response.status_code >= 400:
+                        await response.aread()
+                        _core.interpret_response(method, route, response)
+                    target = PartialFile(path)
+                    try:
+                        async for chunk in response.aiter_bytes(chunk_size):
+                            target.write(chunk)
+                            written += len(chunk)
+                            if on_bytes is not None:
+                                on_bytes(len(chunk))
+                    except BaseException:
+                        target.discard()
+                        raise
+                    return target.commit()
+            except httpx.TransportError as exc:
+                delay = _core.retry_delay_after_exception(
+                    self._settings, method, attempt, exc, body_replayable=True
+                )
+                if delay is None:
+                    raise _core.translate_exception(self._settings, method, route, exc) from None
+                if written and on_bytes is not None:
+                    on_bytes(-written)
+                await self._sleep_before_retry(delay)
+                attempt += 1
+
+    async def get_capabilities(self) -> Capabilities:
+        """What this server can do (version, labels, extended find, plugins); read once."""
+        if self._capabilities is None:
+            system = await self.GET("/system")
+            plugins = await self.GET("/plugins") if isinstance(system, dict) else []
+            self._capabilities = Capabilities.from_system(system, plugins or [])
+        return self._capabilities
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The capabilities, once :meth:`get_capabilities` has read them."""
+        if self._capabilities is None:
+            raise RuntimeError(
+                "AsyncOrthanc.capabilities is read on first use: "
+                "call `await client.get_capabilities()` first."
+            )
+        return self._capabilities
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncOrthanc:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

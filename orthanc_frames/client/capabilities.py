@@ -1,0 +1,115 @@
+"""What a server can do, read once from ``/system`` and ``/plugins``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import OrthancError, UnsupportedByServer
+
+__all__ = ["Capabilities"]
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for piece in version.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """The features of one Orthanc server that change what the client can do.
+
+    Attributes
+    ----------
+    version : str
+        Orthanc's version, e.g. ``"1.12.7"`` (``"mainline"`` for a development build).
+    api_version : int
+        The REST API version (``ApiVersion`` in ``/system``).
+    has_labels : bool
+        Labels are supported (Orthanc 1.12.0 and later).
+    has_extended_find : bool
+        ``/tools/find`` accepts ``ResponseContent``, ``OrderBy`` and
+        parent filters, and ``/tools/count-resources`` exists (1.12.5+).
+    plugins : frozenset of str
+        The loaded plugins, e.g. ``{"dicom-web", "neuro", "gdcm"}``.
+    name : str
+        The server's ``Name``.
+    dicom_aet : str
+        The server's own DICOM application entity title.
+    main_dicom_tags : dict
+        Per level, the tags the server keeps in its index (free to query).
+    """
+
+    version: str
+    api_version: int
+    has_labels: bool
+    has_extended_find: bool
+    plugins: frozenset[str] = field(default_factory=frozenset)
+    name: str = ""
+    dicom_aet: str = ""
+    main_dicom_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_system(cls, system: Any, plugins: Iterable[str] = ()) -> Capabilities:
+        """Build from the JSON of ``GET /system`` and the list of ``GET /plugins``."""
+        if not isinstance(system, Mapping) or "Version" not in system:
+            raise OrthancError(
+                "GET /system did not answer like an Orthanc server "
+                f"(got {str(system)[:80]!r}). Check the URL: it should point at Orthanc's "
+                "REST API root, e.g. 'http://127.0.0.1:8042'."
+            )
+        version = str(system.get("Version", ""))
+        api_version = int(system.get("ApiVersion", 0) or 0)
+        extra = system.get("Capabilities") or {}
+        has_labels = bool(system.get("HasLabels", False))
+        has_extended_find = bool(extra.get("HasExtendedFind", False))
+        tags: dict[str, tuple[str, ...]] = {}
+        for level, names in (system.get("MainDicomTags") or {}).items():
+            tags[str(level).lower()] = tuple(str(n) for n in str(names).split(";") if n)
+        return cls(
+            version=version,
+            api_version=api_version,
+            has_labels=has_labels,
+            has_extended_find=has_extended_find,
+            plugins=frozenset(plugins),
+            name=str(system.get("Name", "")),
+            dicom_aet=str(system.get("DicomAet", "")),
+            main_dicom_tags=tags,
+            raw=dict(system),
+        )
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        """The version as numbers, ``(1, 12, 7)``; a development build sorts last."""
+        if self.version.lower() == "mainline":
+            return (999,)
+        return _version_tuple(self.version)
+
+    def at_least(self, version: str) -> bool:
+        """Whether the server's version is ``version`` or later."""
+        return self.version_tuple >= _version_tuple(version)
+
+    def require_labels(self, what: str = "labels") -> None:
+        """Raise :class:`UnsupportedByServer` when the server has no labels."""
+        if not self.has_labels:
+            raise UnsupportedByServer(
+                f"{what} need Orthanc 1.12.0 or later with labels; this server is "
+                f"Orthanc {self.version}. An older server would silently ignore a label "
+                "filter and return wrong answers, so orthanc-frames refuses instead."
+            )
+
+    def require_plugin(self, plugin: str, what: str) -> None:
+        """Raise :class:`UnsupportedByServer` when ``plugin`` is not loaded."""
+        if plugin not in self.plugins:
+            loaded = ", ".join(sorted(self.plugins)) or "none"
+            raise UnsupportedByServer(
+                f"{what} needs the Orthanc '{plugin}' plugin, which this server has not "
+                f"loaded (loaded plugins: {loaded})."
+            )

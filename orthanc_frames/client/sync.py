@@ -1,0 +1,313 @@
+"""The blocking client, :class:`Orthanc`."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import _core
+from ._base import ClientBase, PartialFile
+from .capabilities import Capabilities
+from .generated import OrthancRestMethods
+
+__all__ = ["Orthanc"]
+
+
+class Orthanc(ClientBase, OrthancRestMethods):
+    """A client for one Orthanc server's REST API.
+
+    Every operation of Orthanc's REST API is a method named
+    ``{verb}_{path}`` (``get_system()``, ``post_tools_find(json=...)``,
+    ``get_instances_id_attachments_name_md5(id, name)``); the raw verbs
+    :meth:`GET`, :meth:`POST`, :meth:`PUT`, :meth:`DELETE` and :meth:`stream`
+    reach any route, plugin routes included. JSON answers come back parsed,
+    text as ``str``, anything else as ``bytes``.
+
+    Parameters
+    ----------
+    url : str
+        The server's REST API root, e.g. ``"http://127.0.0.1:8042"``.
+        Credentials in the URL (``http://user:pass@host``) are used and
+        removed from it.
+    username, password : str, optional
+        HTTP basic authentication.
+    token : str, optional
+        A bearer token (``Authorization: Bearer ...``), instead of basic auth.
+    headers : mapping, optional
+        Extra headers sent with every request.
+    timeout : float, (connect, read) tuple or httpx.Timeout, optional
+        Seconds to wait for the server (default 60; connecting: at most 10).
+        ``None`` waits for ever once connected.
+    retries : int, optional
+        How often to retry a request that failed before reaching the server
+        (refused, stale keep-alive connection) or, for idempotent methods,
+        a network failure or a 502/503/504 answer. Backoff doubles from 0.1 s.
+    verify : bool or str, optional
+        Verify TLS certificates (default), or a CA bundle path. ``False``
+        turns verification off and warns.
+    pool_size : int, optional
+        Connections kept open at most; size thread pools to it (default 16).
+    transport : httpx.BaseTransport, optional
+        A custom transport (proxies, tests that inject faults).
+
+    Examples
+    --------
+    >>> c = Orthanc("http://127.0.0.1:8042", username="orthanc", password="orthanc")
+    >>> c.capabilities.version  # doctest: +SKIP
+    '1.12.7'
+    >>> c.get_patients()  # doctest: +SKIP
+    ['0946fcb6-cf12ab43-bad958c1-bf057ad5-0fc6f54c', ...]
+    """
+
+    def __init__(
+        self,
+        url: str = _core.DEFAULT_URL,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        headers: _core.Headers = None,
+        timeout: _core.TimeoutSpec = _core.DEFAULT_TIMEOUT,
+        retries: int = _core.DEFAULT_RETRIES,
+        verify: bool | str = True,
+        *,
+        pool_size: int = _core.DEFAULT_POOL_SIZE,
+        keepalive_expiry: float = _core.DEFAULT_KEEPALIVE_EXPIRY,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._settings = _core.make_settings(
+            url,
+            username=username,
+            password=password,
+            token=token,
+            headers=headers,
+            timeout=timeout,
+            retries=retries,
+            verify=verify,
+            pool_size=pool_size,
+            keepalive_expiry=keepalive_expiry,
+        )
+        self._http = httpx.Client(**self._settings.httpx_kwargs(), transport=transport)
+        self.retry_count = 0
+        """How many retries this client has made so far (for diagnostics)."""
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Orthanc:
+        """A client configured from the environment.
+
+        Reads ``ORTHANC_URL`` (default ``http://127.0.0.1:8042``),
+        ``ORTHANC_USERNAME``, ``ORTHANC_PASSWORD``, ``ORTHANC_TOKEN`` and
+        ``ORTHANC_VERIFY`` (``false`` turns TLS verification off). Keyword
+        arguments override the environment.
+        """
+        return cls(**_core.settings_from_env(**overrides))
+
+    # -- the request loop --------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        route: str,
+        *,
+        params: _core.Params = None,
+        json: Any = None,
+        data: Any = None,
+        headers: _core.Headers = None,
+    ) -> Any:
+        method = method.upper()
+        route, query = self._prepare(route, params)
+        replayable = _core.retryable_body(data)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = self._http.request(
+                    method, route, params=query, json=json, content=data, headers=headers
+                )
+            except httpx.TransportError as exc:
+                delay = _core.retry_delay_after_exception(
+                    self._settings, method, attempt, exc, body_replayable=replayable
+                )
+                _core.log_request(method, route, type(exc).__name__, _ms(started))
+                if delay is None:
+                    raise _core.translate_exception(self._settings, method, route, exc) from None
+                self._sleep_before_retry(delay)
+                attempt += 1
+                continue
+            _core.log_request(method, route, response.status_code, _ms(started))
+            delay = _core.retry_delay_after_status(
+                self._settings, method, attempt, response, body_replayable=replayable
+            )
+            if delay is None:
+                return _core.interpret_response(method, route, response)
+            self._sleep_before_retry(delay)
+            attempt += 1
+
+    def _sleep_before_retry(self, delay: float) -> None:
+        self.retry_count += 1
+        time.sleep(delay)
+
+    # -- raw verbs -----------------------------------------------------------
+
+    def GET(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
+        """``GET route``: parsed JSON, ``str`` for text, ``bytes`` otherwise."""
+        return self._request("GET", route, params=params, headers=headers)
+
+    def POST(
+        self,
+        route: str,
+        json: Any = None,
+        data: bytes | str | None = None,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+    ) -> Any:
+        """``POST route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        return self._request("POST", route, params=params, json=json, data=data, headers=headers)
+
+    def PUT(
+        self,
+        route: str,
+        json: Any = None,
+        data: bytes | str | None = None,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+    ) -> Any:
+        """``PUT route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        return self._request("PUT", route, params=params, json=json, data=data, headers=headers)
+
+    def DELETE(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
+        """``DELETE route``."""
+        return self._request("DELETE", route, params=params, headers=headers)
+
+    def stream(
+        self,
+        route: str,
+        path: str | os.PathLike[str],
+        *,
+        method: str = "GET",
+        params: _core.Params = None,
+        json: Any = None,
+        headers: _core.Headers = None,
+        chunk_size: int = 1 << 20,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> Path:
+        """Write the answer's body to ``path`` without holding it in memory.
+
+        The body goes to a temporary file beside ``path`` that is renamed to
+        ``path`` only once complete: an interrupted download leaves no
+        partial file under the final name.
+
+        Parameters
+        ----------
+        route : str
+            e.g. ``"/studies/{id}/archive"``.
+        path : path-like
+            Where to write the file; parent folders are created.
+        method : str
+            ``"GET"`` (default) or ``"POST"`` (with ``json=``).
+        on_bytes : callable, optional
+            Called with the size of every chunk written (for progress bars).
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
+        method = method.upper()
+        route, query = self._prepare(route, params)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            written = 0
+            try:
+                with self._http.stream(
+                    method, route, params=query, json=json, headers=headers
+                ) as response:
+                    _core.log_request(method, route, response.status_code, _ms(started))
+                    if response.status_code >= 400:
+                        response.read()
+                        _core.interpret_response(method, route, response)
+                    target = PartialFile(path)
+                    try:
+                        for chunk in response.iter_bytes(chunk_size):
+                            target.write(chunk)
+                            written += len(chunk)
+                            if on_bytes is not None:
+                                on_bytes(len(chunk))
+                    except BaseException:
+                        target.discard()
+                        raise
+                    return target.commit()
+            except httpx.TransportError as exc:
+                delay = _core.retry_delay_after_exception(
+                    self._settings, method, attempt, exc, body_replayable=True
+                )
+                if delay is None:
+                    raise _core.translate_exception(self._settings, method, route, exc) from None
+                if written and on_bytes is not None:
+                    on_bytes(-written)
+                self._sleep_before_retry(delay)
+                attempt += 1
+
+    # -- server facts --------------------------------------------------------
+
+    @functools.cached_property
+    def capabilities(self) -> Capabilities:
+        """What this server can do (version, labels, extended find, plugins); read once."""
+        system = self.GET("/system")
+        plugins = self.GET("/plugins") if isinstance(system, dict) else []
+        return Capabilities.from_system(system, plugins or [])
+
+    @property
+    def version(self) -> str:
+        """Orthanc's version, e.g. ``"1.12.7"``."""
+        return self.capabilities.version
+
+    @property
+    def api_version(self) -> int:
+        """The REST API version of the server."""
+        return self.capabilities.api_version
+
+    def _count(self, field: str) -> int:
+        return int(self.GET("/statistics")[field])
+
+    @property
+    def num_patients(self) -> int:
+        """How many patients the server stores now."""
+        return self._count("CountPatients")
+
+    @property
+    def num_studies(self) -> int:
+        """How many studies the server stores now."""
+        return self._count("CountStudies")
+
+    @property
+    def num_series(self) -> int:
+        """How many series the server stores now."""
+        return self._count("CountSeries")
+
+    @property
+    def num_instances(self) -> int:
+        """How many instances the server stores now."""
+        return self._count("CountInstances")
+
+    # -- lifetime ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def __enter__(self) -> Orthanc:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0
