@@ -141,6 +141,11 @@ class LocalOrthanc:
     start_timeout : float
         Seconds to wait for the server to answer ``/system``.
 
+    Raises
+    ------
+    OrthancNotInstalled
+        When ``binary`` (or, without it, any Orthanc) is not an executable file.
+
     Notes
     -----
     The server is started by :meth:`start` or by entering the context
@@ -163,6 +168,11 @@ class LocalOrthanc:
         plugins_dir: str | None = None,
         start_timeout: float = 30.0,
     ) -> None:
+        if binary is not None and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            raise OrthancNotInstalled(
+                f"{binary!r} is not an executable Orthanc. Pass the path of an Orthanc "
+                "executable, or install one with `sudo scripts/install-orthanc.sh`."
+            )
         self.binary = binary or find_orthanc_binary()
         self.name = name
         self.aet = (aet or name)[:16].upper()
