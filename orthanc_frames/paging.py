@@ -1,0 +1,345 @@
+"""Paging through ``/tools/find``: every matching resource, never a truncated answer.
+
+This is the one place that pages through Orthanc's find. Everything that
+lists resources in bulk (finds, frames, refresh) goes through
+:func:`iter_find_pages`, whose request count grows with the number of
+pages, never with the number of resources.
+
+How Orthanc pages (measured on a real Orthanc 1.12.7)
+-----------------------------------------------------
+- ``LimitFindResults`` / ``LimitFindInstances`` cap EVERY answer of
+  ``/tools/find``, with or without ``Limit``, with ``Expand``, with
+  ``ResponseContent``, with or without ``OrderBy``: on a server limited to
+  3, ``"Limit": 10`` still returns 3 rows, and a query without ``Limit``
+  silently returns the first 3. Nothing in the answer says it was cut.
+  So a page is ``min(Limit, server cap)`` rows, and a page shorter than
+  asked does NOT mean the end: only an empty page (or reaching the count
+  of ``/tools/count-resources``) does. The cap is not readable over REST;
+  :func:`iter_find_pages` discovers it from the first page (a first page
+  shorter than both ``Limit`` and the count reveals the cap) and then
+  uses it as the page size.
+- Without ``OrderBy``, the order is the index's internal order (insertion
+  order) and is stable between requests: ``Since`` offsets over pages
+  of 2 visit each of 36 instances exactly once, the same as with an
+  ``OrderBy`` on ``LastUpdate``. ``OrderBy`` on a DICOM tag or metadata is
+  not needed for stable pages and costs a sort on the server, so no
+  ``OrderBy`` is sent unless asked. Resources stored WHILE paging land at
+  the end of that order, which is why the paging continues past the
+  count until a short page; resources deleted while paging shift later
+  offsets (a resource can then be missed: re-run or use ``refresh``).
+- ``ResponseContent`` accepts ``MainDicomTags``, ``Metadata``,
+  ``Children``, ``Parent``, ``Labels``, ``Status``, ``IsStable``,
+  ``Attachments`` (``IsProtected`` is refused with a 400 by 1.12.7).
+  ``RequestedTags`` naming parents' main tags at instance level come from
+  the index (no disk read).
+
+Older servers (before 1.12.5: no ``ResponseContent``, no count) get
+``Expand: true`` pages with ``Limit``/``Since``, read sequentially until
+an EMPTY page, since a short page may only be the server's cap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ._parallel import run_each
+from ._progress import progress_bar
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "LABELS_CONSTRAINTS",
+    "count_resources",
+    "find_all",
+    "find_ids",
+    "iter_find_pages",
+    "orthanc_level",
+]
+
+DEFAULT_PAGE_SIZE = 5000
+"""Rows asked per page; a server's ``LimitFindResults`` may make pages smaller."""
+
+MIN_PARALLEL_PAGE_SIZE = 500
+LABELS_CONSTRAINTS = ("All", "Any", "None")
+
+_LEVEL_NAMES = {
+    "patient": "Patient",
+    "patients": "Patient",
+    "study": "Study",
+    "studies": "Study",
+    "series": "Series",
+    "instance": "Instance",
+    "instances": "Instance",
+}
+
+
+def orthanc_level(level: str) -> str:
+    """Orthanc's name of a level: ``"study"``, ``"studies"`` or ``"Study"`` -> ``"Study"``.
+
+    Raises
+    ------
+    ValueError
+        For anything that is not one of the four levels.
+    """
+    name = _LEVEL_NAMES.get(str(level).strip().lower())
+    if name is None:
+        raise ValueError(
+            f"Unknown level {level!r}: use 'patient', 'study', 'series' or 'instance'."
+        )
+    return name
+
+
+def _find_body(
+    client: Any,
+    level: str,
+    query: Mapping[str, Any] | None,
+    labels: Sequence[str] | None,
+    labels_constraint: str,
+    case_sensitive: bool,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "Level": orthanc_level(level),
+        "Query": {str(k): _query_value(v) for k, v in (query or {}).items()},
+    }
+    if not case_sensitive:
+        # Case-sensitive is Orthanc's default; /tools/count-resources (1.12.7)
+        # refuses an explicit "CaseSensitive": true with a 400.
+        body["CaseSensitive"] = False
+    if labels:
+        if isinstance(labels, str):
+            labels = [labels]
+        if labels_constraint not in LABELS_CONSTRAINTS:
+            raise ValueError(
+                f"labels_constraint must be one of {LABELS_CONSTRAINTS}, not {labels_constraint!r}."
+            )
+        client.capabilities.require_labels("Label filters")
+        body["Labels"] = list(labels)
+        body["LabelsConstraint"] = labels_constraint
+    return body
+
+
+def _query_value(value: Any) -> str:
+    """A query value as Orthanc wants it: lists become a DICOM list match ``a\\b``."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "\\".join(str(v) for v in value)
+    return str(value)
+
+
+def count_resources(
+    client: Any,
+    level: str,
+    *,
+    query: Mapping[str, Any] | None = None,
+    labels: Sequence[str] | None = None,
+    labels_constraint: str = "All",
+    case_sensitive: bool = True,
+) -> int:
+    """How many resources of ``level`` match, in one request.
+
+    Uses ``/tools/count-resources`` (Orthanc 1.12.5+). Older servers have no
+    such route: the IDs are paged through and counted instead.
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    query : mapping, optional
+        DICOM keyword -> Orthanc find pattern (``"CT"``, ``"2020*"``,
+        ``"20200101-20201231"``); a list means any of its values.
+    labels : list of str, optional
+        Only resources of ``level`` carrying these labels (Orthanc 1.12+).
+    labels_constraint : {"All", "Any", "None"}
+    case_sensitive : bool
+
+    Returns
+    -------
+    int
+    """
+    body = _find_body(client, level, query, labels, labels_constraint, case_sensitive)
+    if client.capabilities.has_extended_find:
+        return int(client.POST("/tools/count-resources", json=body)["Count"])
+    return sum(
+        len(page)
+        for page in iter_find_pages(
+            client,
+            level,
+            query=query,
+            labels=labels,
+            labels_constraint=labels_constraint,
+            case_sensitive=case_sensitive,
+            ids_only=True,
+        )
+    )
+
+
+def iter_find_pages(
+    client: Any,
+    level: str,
+    *,
+    query: Mapping[str, Any] | None = None,
+    labels: Sequence[str] | None = None,
+    labels_constraint: str = "All",
+    response_content: Sequence[str] | None = None,
+    requested_tags: Sequence[str] | None = None,
+    page_size: int | None = None,
+    workers: int = 1,
+    case_sensitive: bool = True,
+    ids_only: bool = False,
+    order_by: Sequence[Mapping[str, str]] | None = None,
+    progress: bool | None = False,
+) -> Iterator[list[Any]]:
+    """Yield every resource matching a find, one page (a list of rows) at a time.
+
+    Never truncated by the server's ``LimitFindResults``/``LimitFindInstances``
+    (see the module notes). Pages come in the server's stable order.
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    query : mapping, optional
+        DICOM keyword -> Orthanc find pattern; a list means any of its
+        values (DICOM list matching, handy for UIDs). Filter on main DICOM
+        tags: other tags make the server read every file, and Orthanc
+        1.12.5+ then refuses paging.
+    labels, labels_constraint
+        Only resources of ``level`` carrying ``labels`` (``"All"`` of them,
+        ``"Any"``, or ``"None"``). Raises
+        :class:`~orthanc_frames.UnsupportedByServer` before Orthanc 1.12.
+    response_content : list of str, optional
+        Orthanc 1.12.5+: what each row holds (``"MainDicomTags"``,
+        ``"Parent"``, ``"Labels"``, ``"Metadata"``, ``"Children"``,
+        ``"IsStable"``, ``"Status"``, ``"Attachments"``). Default
+        ``["MainDicomTags"]``. Older servers answer ``Expand`` rows instead
+        (main tags, parent, children, labels, ``IsStable``, ``LastUpdate``).
+    requested_tags : list of str, optional
+        Extra tags per row (``RequestedTags``; Orthanc 1.11+).
+    page_size : int, optional
+        Rows asked per request (default: the count split over ``workers``,
+        between 500 and 5000). The server's cap may make pages smaller.
+    workers : int
+        Pages fetched at once (Orthanc 1.12.5+). Pages are still yielded in order.
+    case_sensitive : bool
+        Whether text patterns match case-sensitively (``CaseSensitive``).
+    ids_only : bool
+        Rows are Orthanc IDs (``str``) instead of dicts: the cheapest listing.
+    order_by : list of dict, optional
+        Orthanc 1.12.5+ ``OrderBy`` (e.g. ``[{"Type": "DicomTag", "Key":
+        "StudyDate", "Direction": "ASC"}]``). Not needed for stable pages.
+    progress : bool or None
+        Show a progress bar over the rows (None: when interactive).
+
+    Yields
+    ------
+    list
+        One page: dicts as Orthanc answers them, or IDs with ``ids_only``.
+    """
+    body = _find_body(client, level, query, labels, labels_constraint, case_sensitive)
+    caps = client.capabilities
+    if requested_tags:
+        if not caps.at_least("1.11.0"):
+            from .client.errors import UnsupportedByServer
+
+            raise UnsupportedByServer(
+                f"RequestedTags in /tools/find need Orthanc 1.11 or later; this server is "
+                f"Orthanc {caps.version}. Ask for main DICOM tags only."
+            )
+        body["RequestedTags"] = list(requested_tags)
+    if caps.has_extended_find:
+        body["ResponseContent"] = [] if ids_only else list(response_content or ["MainDicomTags"])
+        if order_by:
+            body["OrderBy"] = [dict(o) for o in order_by]
+        yield from _extended_pages(client, body, page_size, workers, progress)
+    else:
+        if not ids_only:
+            body["Expand"] = True
+        yield from _sequential_pages(client, body, page_size or DEFAULT_PAGE_SIZE, 0, progress)
+
+
+def _fetch(client: Any, body: Mapping[str, Any], since: int, limit: int) -> list[Any]:
+    page = client.POST("/tools/find", json={**body, "Since": since, "Limit": limit})
+    return list(page or [])
+
+
+def _extended_pages(
+    client: Any,
+    body: dict[str, Any],
+    page_size: int | None,
+    workers: int,
+    progress: bool | None,
+) -> Iterator[list[Any]]:
+    count_body = {k: v for k, v in body.items() if k in ("Level", "Query", "CaseSensitive")}
+    for key in ("Labels", "LabelsConstraint"):
+        if key in body:
+            count_body[key] = body[key]
+    total = int(client.POST("/tools/count-resources", json=count_body)["Count"])
+    workers = max(1, int(workers))
+    if page_size is None:
+        page_size = min(DEFAULT_PAGE_SIZE, max(MIN_PARALLEL_PAGE_SIZE, math.ceil(total / workers)))
+    page_size = max(1, int(page_size))
+    with progress_bar(total, desc=f"{body['Level']} rows", enabled=progress) as bar:
+        first = _fetch(client, body, 0, page_size)
+        bar.update(len(first))
+        if total and 0 < len(first) < min(page_size, total):
+            page_size = len(first)  # the server's LimitFindResults/LimitFindInstances
+        yield first
+        if len(first) < page_size:
+            return
+        offsets = list(range(page_size, total, page_size))
+
+        def fetch_full_page(since: int) -> list[Any]:
+            rows = _fetch(client, body, since, page_size)
+            # A page is short only at the end, or when resources vanished
+            # meanwhile; fill it so that no offset is skipped.
+            while 0 < len(rows) < page_size and since + len(rows) < total:
+                more = _fetch(client, body, since + len(rows), page_size - len(rows))
+                if not more:
+                    break
+                rows.extend(more)
+            return rows
+
+        last_len = len(first)
+        for outcome in run_each(fetch_full_page, offsets, workers=workers, progress=False):
+            if outcome.error is not None:
+                raise outcome.error
+            page = outcome.value or []
+            bar.update(len(page))
+            last_len = len(page)
+            yield page
+        if last_len == page_size:
+            # Resources stored while paging come after the counted ones.
+            since = page_size * (len(offsets) + 1)
+            yield from _sequential_pages(client, body, page_size, since, None, stop_short=True)
+
+
+def _sequential_pages(
+    client: Any,
+    body: dict[str, Any],
+    page_size: int,
+    since: int,
+    progress: bool | None,
+    *,
+    stop_short: bool = False,
+) -> Iterator[list[Any]]:
+    with progress_bar(None, desc=f"{body['Level']} rows", enabled=progress) as bar:
+        while True:
+            page = _fetch(client, body, since, page_size)
+            if not page:
+                return
+            bar.update(len(page))
+            yield page
+            since += len(page)
+            if stop_short and len(page) < page_size:
+                return
+
+
+def find_all(client: Any, level: str, **kwargs: Any) -> list[Any]:
+    """Every row of :func:`iter_find_pages` (same parameters), as one list."""
+    return [row for page in iter_find_pages(client, level, **kwargs) for row in page]
+
+
+def find_ids(client: Any, level: str, **kwargs: Any) -> list[str]:
+    """The Orthanc IDs of every matching resource (same parameters as :func:`iter_find_pages`)."""
+    rows = find_all(client, level, ids_only=True, **kwargs)
+    return [str(row["ID"]) if isinstance(row, dict) else str(row) for row in rows]

@@ -1,0 +1,157 @@
+"""Paging through /tools/find against real servers, including a truncating one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+import orthanc_frames as of
+from orthanc_frames.paging import count_resources, find_all, find_ids, iter_find_pages
+
+LEVELS = ("patient", "study", "series", "instance")
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Forwards to a real transport and counts requests per route."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.routes: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.routes.append(request.url.path)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _client(server: Any, **kw: Any) -> of.Orthanc:
+    auth = server.auth or (None, None)
+    return of.Orthanc(server.url, username=auth[0], password=auth[1], **kw)
+
+
+@pytest.fixture
+def limited_client(limited_server: Any) -> Any:
+    with _client(limited_server) as c:
+        yield c
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_limited_server_truncates_a_plain_find(limited_client: Any, level: str) -> None:
+    # The premise of the paging: the server silently caps a find at 3.
+    plain = limited_client.post_tools_find(json={"Level": level.title(), "Query": {}})
+    assert len(plain) == 3
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("workers", [1, 3])
+def test_find_all_is_not_truncated_by_limit_find_results(
+    limited_client: Any, cohort_dir: Any, level: str, workers: int
+) -> None:
+    expected = {
+        "patient": cohort_dir.patients,
+        "study": cohort_dir.studies,
+        "series": cohort_dir.series,
+        "instance": cohort_dir.instances,
+    }[level]
+    rows = find_all(limited_client, level, workers=workers, page_size=50)
+    ids = [row["ID"] for row in rows]
+    assert len(ids) == expected
+    assert len(set(ids)) == expected
+    assert count_resources(limited_client, level) == expected
+
+
+def test_pages_are_capped_pages_and_in_stable_order(limited_client: Any, cohort_dir: Any) -> None:
+    pages = list(iter_find_pages(limited_client, "instance", ids_only=True, page_size=10))
+    assert all(len(page) <= 3 for page in pages)
+    assert sum(len(p) for p in pages) == cohort_dir.instances
+    again = [
+        i for p in iter_find_pages(limited_client, "instance", ids_only=True, workers=4) for i in p
+    ]
+    assert again == [i for p in pages for i in p]
+
+
+def test_query_and_ids_only(client: Any, cohort_dir: Any) -> None:
+    ct = find_ids(client, "series", query={"Modality": "CT"})
+    mr = find_ids(client, "series", query={"Modality": "MR"})
+    both = find_ids(client, "series", query={"Modality": ["CT", "MR"]})
+    assert ct and mr
+    assert set(ct) | set(mr) == set(both)
+    assert len(both) == cohort_dir.series
+    assert all(isinstance(i, str) and len(i) == 44 for i in ct)
+
+
+def test_response_content_and_requested_tags(client: Any) -> None:
+    rows = find_all(
+        client,
+        "instance",
+        response_content=["MainDicomTags", "Parent", "Labels"],
+        requested_tags=["PatientID", "StudyInstanceUID", "Modality"],
+    )
+    row = rows[0]
+    assert {"ID", "MainDicomTags", "ParentSeries", "Labels", "RequestedTags"} <= set(row)
+    assert {"PatientID", "StudyInstanceUID", "Modality"} <= set(row["RequestedTags"])
+
+
+def test_labels_filter(empty_server: Any, cohort_dir: Any) -> None:
+    from conftest import load_into
+
+    load_into(empty_server, cohort_dir.files[0].parent)
+    with _client(empty_server) as c:
+        series = c.get_series()
+        c.put_series_id_labels_label(series[0], "keep")
+        assert find_ids(c, "series", labels=["keep"]) == [series[0]]
+        assert find_ids(c, "series", labels=["keep"], labels_constraint="None") == []
+        assert count_resources(c, "series", labels=["keep"]) == 1
+        with pytest.raises(ValueError, match="labels_constraint"):
+            find_ids(c, "series", labels=["keep"], labels_constraint="Some")
+
+
+def test_unknown_level_is_a_clear_error(client: Any) -> None:
+    with pytest.raises(ValueError, match="Unknown level 'seriez'"):
+        find_all(client, "seriez")
+
+
+def test_requests_grow_with_pages_not_resources(limited_server: Any, cohort_dir: Any) -> None:
+    transport = CountingTransport()
+    with _client(limited_server, transport=transport) as c:
+        c.capabilities  # noqa: B018  (read once, not counted below)
+        transport.routes.clear()
+        rows = find_all(c, "instance", page_size=1000)
+    finds = transport.routes.count("/tools/find")
+    # A cap of 3 forces ceil(n/3) pages, plus at most one probe at the end.
+    assert finds <= -(-cohort_dir.instances // 3) + 1
+    assert transport.routes.count("/tools/count-resources") == 1
+    assert len(rows) == cohort_dir.instances
+
+
+def _as_older_server(c: Any) -> Any:
+    """The client behaves as for an Orthanc before 1.12.5 (no extended find).
+
+    The real server still answers: this only steers the client to its
+    fallback path, which 1.12.7 serves like older versions do.
+    """
+    import dataclasses
+
+    c.__dict__["capabilities"] = dataclasses.replace(c.capabilities, has_extended_find=False)
+    return c
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_fallback_pages_until_an_empty_page(
+    limited_client: Any, cohort_dir: Any, level: str
+) -> None:
+    expected = {
+        "patient": cohort_dir.patients,
+        "study": cohort_dir.studies,
+        "series": cohort_dir.series,
+        "instance": cohort_dir.instances,
+    }[level]
+    c = _as_older_server(limited_client)
+    rows = find_all(c, level, page_size=100)
+    assert len({row["ID"] for row in rows}) == expected
+    assert all("MainDicomTags" in row for row in rows)  # Expand rows
+    assert count_resources(c, level) == expected
