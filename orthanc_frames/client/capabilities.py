@@ -6,9 +6,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydicom import datadict
+
 from .errors import OrthancError, UnsupportedByServer
 
 __all__ = ["Capabilities"]
+
+
+def _keyword(tag: str) -> str:
+    """``"0010,0020"`` -> ``"PatientID"``; the tag itself when it has no keyword."""
+    try:
+        return datadict.keyword_for_tag(int(tag.replace(",", ""), 16)) or tag
+    except ValueError:
+        return tag
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -43,7 +53,8 @@ class Capabilities:
     dicom_aet : str
         The server's own DICOM application entity title.
     main_dicom_tags : dict
-        Per level, the tags the server keeps in its index (free to query).
+        Per level (``"patient"`` ... ``"instance"``), the keywords of the tags
+        the server keeps in its index (free to query).
     """
 
     version: str
@@ -72,7 +83,7 @@ class Capabilities:
         has_extended_find = bool(extra.get("HasExtendedFind", False))
         tags: dict[str, tuple[str, ...]] = {}
         for level, names in (system.get("MainDicomTags") or {}).items():
-            tags[str(level).lower()] = tuple(str(n) for n in str(names).split(";") if n)
+            tags[str(level).lower()] = tuple(_keyword(str(n)) for n in str(names).split(";") if n)
         return cls(
             version=version,
             api_version=api_version,
