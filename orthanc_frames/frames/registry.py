@@ -52,7 +52,7 @@ class FramesLinkError(LookupError):
 
 @dataclass
 class _Entry:
-    client_ref: weakref.ref[Any]
+    client_ref: weakref.ref[Any] | None  # None: frames without a server (from a folder)
     frames_ref: weakref.ref[Any] | None
 
 
@@ -64,9 +64,8 @@ _lock = threading.Lock()
 
 def _client_of(source: Any) -> tuple[Any, Any | None]:
     """``(client, frames or None)`` for a Frames (anything with ``.client``) or a client."""
-    client = getattr(source, "client", None)
-    if client is not None and not callable(client):
-        return client, source
+    if hasattr(source, "client") and not callable(source.client):
+        return source.client, source  # a Frames; its client may be None
     return source, None
 
 
@@ -95,7 +94,8 @@ def register(source: Any) -> str:
                 return existing
         key = f"frames-{next(_counter)}"
         frames_ref = weakref.ref(frames) if frames is not None else None
-        _entries[key] = _Entry(weakref.ref(client), frames_ref)
+        client_ref = weakref.ref(client) if client is not None else None
+        _entries[key] = _Entry(client_ref, frames_ref)
         _keys_by_object[id(source)] = key
         weakref.finalize(source, _forget, key, id(source))
         return key
@@ -104,7 +104,7 @@ def register(source: Any) -> str:
 def _owner(entry: _Entry) -> Any:
     if entry.frames_ref is not None:
         return entry.frames_ref()
-    return entry.client_ref()
+    return entry.client_ref() if entry.client_ref is not None else None
 
 
 def _forget(key: str, object_id: int) -> None:
@@ -151,6 +151,8 @@ def level_of(df: pd.DataFrame) -> str | None:
 def lookup(df: pd.DataFrame) -> tuple[Any, str, Any | None]:
     """``(client, level, frames or None)`` of a linked frame.
 
+    ``client`` is None for frames that have no server (``Frames.from_folder``).
+
     Raises
     ------
     FramesLinkError
@@ -175,11 +177,11 @@ def lookup(df: pd.DataFrame) -> tuple[Any, str, Any | None]:
         raise FramesLinkError(f"This DataFrame's link names no valid level ({link!r}). " + how)
     with _lock:
         entry = _entries.get(str(link["key"]))
-    client = entry.client_ref() if entry is not None else None
-    if entry is None or client is None:
+    frames = entry.frames_ref() if entry is not None and entry.frames_ref is not None else None
+    client = entry.client_ref() if entry is not None and entry.client_ref is not None else None
+    if entry is None or (client is None and frames is None):
         raise FramesLinkError(
             f"This DataFrame was linked (key {link['key']!r}) to a client or Frames that "
             "no longer exists. " + how
         )
-    frames = entry.frames_ref() if entry.frames_ref is not None else None
     return client, level, frames

@@ -1,0 +1,290 @@
+"""Column types of the frames: DICOM VR -> Arrow-backed pandas dtype, and vectorized parsing.
+
+The VR and multiplicity of every tag come from
+:mod:`orthanc_frames.dicom_tags` (pydicom's dictionary); this module only
+maps them to dtypes and parses whole columns of Orthanc's text at once.
+
+========================  =====================================
+VR                        dtype
+========================  =====================================
+DA                        ``date32[pyarrow]``
+TM                        ``time64[us][pyarrow]``
+DT                        ``timestamp[us][pyarrow]`` (naive; offsets dropped)
+DS, FL, FD                ``double[pyarrow]``
+IS, US, UL, SS, SL, ...   ``int64[pyarrow]`` (nullable)
+anything else             ``string[pyarrow]``
+multi-valued tag (VM>1)   ``list<...>[pyarrow]`` of the above
+========================  =====================================
+
+A value that does not parse becomes missing, and one row is added to the
+problems table: ``level``, ``id``, ``column``, ``value`` (raw text),
+``reason``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..dicom_tags import parse_datetime, tag_info
+
+__all__ = [
+    "ORTHANC_FIELDS",
+    "PROBLEM_COLUMNS",
+    "Problem",
+    "arrow_type_for_vr",
+    "dtype_for_tag",
+    "empty_problems",
+    "orthanc_field_dtype",
+    "parse_tag_column",
+    "problems_frame",
+]
+
+PROBLEM_COLUMNS = ("level", "id", "column", "value", "reason")
+
+_FLOAT_VRS = frozenset({"DS", "FL", "FD", "OF", "OD"})
+_INT_VRS = frozenset({"IS", "US", "UL", "SS", "SL", "SV", "UV"})
+_TEXT_VRS_NEVER_SPLIT = frozenset({"LT", "ST", "UT", "UR", "UN", "SQ", "OB", "OW", "OL", "OV"})
+
+STRING = pd.ArrowDtype(pa.string())
+LIST_OF_STRINGS = pd.ArrowDtype(pa.list_(pa.string()))
+INT64 = pd.ArrowDtype(pa.int64())
+BOOL = pd.ArrowDtype(pa.bool_())
+TIMESTAMP = pd.ArrowDtype(pa.timestamp("s"))
+
+ORTHANC_FIELDS: Mapping[str, pd.ArrowDtype] = {
+    "patient": STRING,
+    "study": STRING,
+    "series": STRING,
+    "labels": LIST_OF_STRINGS,
+    "last_update": TIMESTAMP,
+    "is_stable": BOOL,
+    "status": STRING,
+    "num_studies": INT64,
+    "num_series": INT64,
+    "num_instances": INT64,
+    "file_size": INT64,
+    "index_in_series": INT64,
+}
+"""Orthanc's own fields (snake_case) and link columns, with their dtypes."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One value that could not be typed."""
+
+    level: str
+    id: str
+    column: str
+    value: str
+    reason: str
+
+
+def orthanc_field_dtype(name: str) -> pd.ArrowDtype:
+    """The dtype of one of Orthanc's own fields (``labels``, ``file_size``, ...)."""
+    return ORTHANC_FIELDS[name]
+
+
+def arrow_type_for_vr(vr: str) -> pa.DataType:
+    """The Arrow type of ONE value of a VR (not the list type of multi-valued tags)."""
+    if vr == "DA":
+        return pa.date32()
+    if vr == "TM":
+        return pa.time64("us")
+    if vr == "DT":
+        return pa.timestamp("us")
+    if vr in _FLOAT_VRS:
+        return pa.float64()
+    if vr in _INT_VRS:
+        return pa.int64()
+    return pa.string()
+
+
+def _is_list_tag(vr: str, vm_multi: bool) -> bool:
+    return vm_multi and vr not in _TEXT_VRS_NEVER_SPLIT
+
+
+def dtype_for_tag(name: str) -> pd.ArrowDtype:
+    """The pandas dtype of a tag's column, from its VR and multiplicity.
+
+    Parameters
+    ----------
+    name : str
+        A DICOM keyword (``"StudyDate"``) or ``"gggg,eeee"``. Unknown tags
+        are text.
+
+    Returns
+    -------
+    pandas.ArrowDtype
+    """
+    try:
+        info = tag_info(name)
+    except KeyError:
+        return STRING
+    scalar = arrow_type_for_vr(info.vr)
+    if _is_list_tag(info.vr, info.vm_multi):
+        return pd.ArrowDtype(pa.list_(scalar))
+    return pd.ArrowDtype(scalar)
+
+
+def empty_problems() -> pd.DataFrame:
+    """A problems table with no rows and the right columns."""
+    return problems_frame([])
+
+
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    """The problems table (columns level, id, column, value, reason; all strings)."""
+    frame = pd.DataFrame(
+        [(p.level, p.id, p.column, p.value, p.reason) for p in problems],
+        columns=list(PROBLEM_COLUMNS),
+    )
+    return frame.astype(dict.fromkeys(PROBLEM_COLUMNS, STRING))
+
+
+def _parse_scalars(text: pa.Array, vr: str) -> tuple[pa.Array, str]:
+    """Parse a string array by VR. Returns the typed array and the failure reason text."""
+    text = pc.utf8_trim_whitespace(text)
+    empty = pc.equal(text, "")
+    text = pc.if_else(empty, pa.scalar(None, pa.string()), text)
+    if vr == "DA":
+        digits = pc.replace_substring(text, ".", "")
+        ok_shape = pc.match_substring_regex(digits, r"^\d{8}$")
+        digits = pc.if_else(ok_shape, digits, pa.scalar(None, pa.string()))
+        stamps = pc.strptime(digits, format="%Y%m%d", unit="s", error_is_null=True)
+        return pc.cast(stamps, pa.date32()), "not a valid DICOM date (YYYYMMDD)"
+    if vr == "TM":
+        return _parse_times(text), "not a valid DICOM time (HHMMSS.FFFFFF)"
+    if vr == "DT":
+        values = []
+        for item in text.to_pylist():
+            try:
+                values.append(None if item is None else parse_datetime(item).replace(tzinfo=None))
+            except ValueError:
+                values.append(None)
+        return pa.array(values, type=pa.timestamp("us")), "not a valid DICOM date-time"
+    if vr in _FLOAT_VRS or vr in _INT_VRS:
+        numbers = pd.to_numeric(pd.Series(text.to_pandas(), dtype=object), errors="coerce")
+        as_float = numbers.to_numpy(dtype="float64", na_value=np.nan)
+        if vr in _FLOAT_VRS:
+            return pa.array(as_float, from_pandas=True), f"not a number ({vr})"
+        whole = np.isfinite(as_float) & (np.floor(as_float) == as_float)
+        ints = np.where(whole, as_float, 0).astype("int64")
+        return pa.array(ints, mask=~whole), f"not a whole number ({vr})"
+    return text, ""
+
+
+_TIME_RE = r"^(\d{2})(\d{2})?(\d{2})?(?:\.(\d{1,6}))?$"
+
+
+def _parse_times(text: pa.Array) -> pa.Array:
+    cleaned = pc.replace_substring(text, ":", "")
+    parts = pd.Series(cleaned.to_pandas(), dtype=object).str.extract(_TIME_RE)
+    hour = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    minute = pd.to_numeric(parts[1], errors="coerce").fillna(0).to_numpy(dtype="float64")
+    second = pd.to_numeric(parts[2], errors="coerce").fillna(0).to_numpy(dtype="float64")
+    frac = (
+        parts[3].fillna("").astype(str).str.ljust(6, "0").replace("000000", "0").astype("int64")
+    ).to_numpy(dtype="float64")
+    second = np.minimum(second, 59)  # a leap second 60 reads as 59
+    valid = np.isfinite(hour) & (hour < 24) & (minute < 60)
+    micros = ((hour * 3600 + minute * 60 + second) * 1_000_000 + frac).astype("float64")
+    micros = np.where(valid, micros, 0).astype("int64")
+    return pa.array(micros, type=pa.time64("us"), mask=~valid)
+
+
+def parse_tag_column(
+    raw: pd.Series, name: str, *, level: str, problems: list[Problem] | None = None
+) -> pd.Series:
+    """Turn a column of Orthanc's text values into its typed, Arrow-backed column.
+
+    Parameters
+    ----------
+    raw : pandas.Series
+        Text as Orthanc sends it (multi-valued: joined by ``\\``); missing
+        values may be None. The index holds the Orthanc IDs.
+    name : str
+        The tag (keyword or ``gggg,eeee``): gives VR and multiplicity.
+    level : str
+        For the problems table.
+    problems : list, optional
+        Unparseable values are appended here as :class:`Problem`.
+
+    Returns
+    -------
+    pandas.Series
+        Same index, dtype :func:`dtype_for_tag` ``(name)``. Values that did
+        not parse are missing.
+    """
+    try:
+        info = tag_info(name)
+        vr, multi = info.vr, info.vm_multi
+    except KeyError:
+        vr, multi = "UN", False
+    texts = [_text_of(v) for v in raw.tolist()]
+    source = pa.array(texts, type=pa.string())
+    if _is_list_tag(vr, multi):
+        typed, bad = _parse_lists(source, vr)
+        reason = _reason_for(vr)
+    else:
+        typed, reason = _parse_scalars(source, vr)
+        bad = pc.and_(pc.is_null(typed), _has_text(source))
+    if problems is not None and pc.any(bad).as_py():
+        mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
+        bad_texts = [text for text, is_bad in zip(texts, mask, strict=True) if is_bad]
+        for index_value, value in zip(raw.index[mask], bad_texts, strict=True):
+            problems.append(Problem(level, str(index_value), name, str(value), reason))
+    return pd.Series(pd.arrays.ArrowExtensionArray(typed), index=raw.index, name=name)
+
+
+def _text_of(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value != value:  # NaN from a missing key
+        return None
+    if isinstance(value, list):
+        return "\\".join(str(v) for v in value)
+    return str(value)
+
+
+def _has_text(source: pa.Array) -> pa.Array:
+    return pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(source)), 0), False)
+
+
+def _reason_for(vr: str) -> str:
+    return {
+        "DA": "not a valid DICOM date (YYYYMMDD)",
+        "TM": "not a valid DICOM time (HHMMSS.FFFFFF)",
+        "DT": "not a valid DICOM date-time",
+    }.get(vr, f"not a number ({vr})" if vr in _FLOAT_VRS | _INT_VRS else "unreadable value")
+
+
+def _parse_lists(source: pa.Array, vr: str) -> tuple[pa.Array, pa.Array]:
+    """Split on backslashes, parse every item at once, rebuild lists.
+
+    A cell with any unparseable item becomes missing (and is reported).
+    """
+    present = _has_text(source)
+    split = pc.split_pattern(pc.fill_null(source, ""), "\\")
+    flat = pc.list_flatten(split)
+    parsed, _ = _parse_scalars(flat, vr)
+    item_bad = pc.and_(pc.is_null(parsed), _has_text(flat))
+    offsets = split.offsets
+    rebuilt = pa.ListArray.from_arrays(offsets, parsed)
+    row_bad = _any_per_list(offsets, item_bad)
+    cell_bad = pc.and_(present, row_bad)
+    keep = pc.and_(present, pc.invert(row_bad))
+    result = pc.if_else(keep, rebuilt, pa.scalar(None, rebuilt.type))
+    return result, cell_bad
+
+
+def _any_per_list(offsets: pa.Array, flags: pa.Array) -> pa.Array:
+    bad = np.asarray(flags.to_numpy(zero_copy_only=False), dtype=np.int64)
+    cumulative = np.concatenate([[0], np.cumsum(bad)])
+    offs = np.asarray(offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return pa.array((cumulative[offs[1:]] - cumulative[offs[:-1]]) > 0)
