@@ -17,7 +17,9 @@ log() { echo "[bootstrap] $*" >&2; }
 APT_PACKAGES=(
   dcmtk            # storescu, findscu, echoscu... talk DICOM to the test servers
   python3-venv     # `python3 -m venv` on Debian's own Python
-  # BROWSER TESTS: add "chromium" (and its driver packages) here.
+  # BROWSER TESTS: Playwright drives Debian's chromium over CDP (no driver
+  # package, no `playwright install`); see tests/browser/README.md.
+  chromium
 )
 
 install_system_packages() {
