@@ -31,6 +31,7 @@ from .client import (
     Unauthorized,
     UnsupportedByServer,
 )
+from .frames import accessor as _accessor  # registers the df.orthanc accessor
 
 __all__ = [
     "AsyncOrthanc",

@@ -1,0 +1,745 @@
+"""Bulk actions on a selection of resources: the one place they are executed.
+
+Every action takes a client, a level and the Orthanc IDs of the selected
+resources, and returns a *result frame*: one row per source resource,
+index = the source Orthanc ID (named by level), columns
+
+``status``
+    ``"ok"``, ``"failed"`` or ``"skipped"``;
+``error``
+    what went wrong (or why the row was skipped), missing when ``ok``;
+``new_id``
+    for :func:`anonymize` and :func:`modify`: the Orthanc ID of the
+    resource that was created.
+
+One failure never stops or hides the others: each row is tried on its
+own (on a bounded thread pool, :func:`orthanc_frames._parallel.run_each`)
+or, where Orthanc offers one request for the whole set
+(``/tools/bulk-content``, ``/tools/bulk-delete``), the set is checked
+first so that every row still gets its own answer. Long operations run as
+Orthanc jobs, so they never die on an HTTP read timeout.
+
+``keep_source=False`` never loses data: an original is deleted only after
+its replacement was found on the server with as many instances as the
+original had.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import transfer
+from .._parallel import Outcome, run_each
+from .._progress import progress_bar
+from ..client import NotFound, OrthancError
+from ..resources.job import Job
+from .registry import LEVELS
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "ReplacementNotProven",
+    "SkipResource",
+    "add_label",
+    "anonymize",
+    "delete",
+    "download",
+    "modify",
+    "remove_label",
+    "result_frame",
+    "run_bulk",
+    "send",
+    "upload_files",
+]
+
+RESULT_COLUMNS = ("status", "error")
+"""Columns of every result frame (``new_id`` is added by anonymize and modify)."""
+
+_STRING = pd.StringDtype("pyarrow")
+_ROUTE_OF_LEVEL = {
+    "patient": "patients",
+    "study": "studies",
+    "series": "series",
+    "instance": "instances",
+}
+_ORTHANC_LEVEL = {level: level.capitalize() for level in LEVELS}
+
+
+class SkipResource(Exception):
+    """Raised by a row's action to mark it ``"skipped"``; the message says why."""
+
+
+class ReplacementNotProven(OrthancError):
+    """The new resource of a modification was not found complete: the original is kept."""
+
+
+# -- the mechanism ------------------------------------------------------------
+
+
+def result_frame(
+    level: str,
+    ids: Sequence[str],
+    statuses: Sequence[str],
+    errors: Sequence[str | None],
+    new_ids: Sequence[str | None] | None = None,
+) -> pd.DataFrame:
+    """Build a result frame (see the module docstring).
+
+    Parameters
+    ----------
+    level : {"patient", "study", "series", "instance"}
+        Names the index.
+    ids : sequence of str
+        Source Orthanc IDs, one per row.
+    statuses : sequence of str
+        ``"ok"``, ``"failed"`` or ``"skipped"`` per row.
+    errors : sequence of str or None
+        Error text per row (None when ok).
+    new_ids : sequence of str or None, optional
+        Adds the ``new_id`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    columns: dict[str, Any] = {
+        "status": pd.array(list(statuses), dtype=_STRING),
+        "error": pd.array(list(errors), dtype=_STRING),
+    }
+    if new_ids is not None:
+        columns["new_id"] = pd.array(list(new_ids), dtype=_STRING)
+    index = pd.Index(list(ids), name=level, dtype=_STRING)
+    return pd.DataFrame(columns, index=index)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, SkipResource):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _status(error: BaseException | None) -> str:
+    if error is None:
+        return "ok"
+    return "skipped" if isinstance(error, SkipResource) else "failed"
+
+
+def _frame_from_outcomes(
+    level: str, outcomes: Sequence[Outcome[str, Any]], with_new_id: bool
+) -> pd.DataFrame:
+    return result_frame(
+        level,
+        [outcome.item for outcome in outcomes],
+        [_status(outcome.error) for outcome in outcomes],
+        [None if outcome.error is None else _describe(outcome.error) for outcome in outcomes],
+        [outcome.value for outcome in outcomes] if with_new_id else None,
+    )
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(str(identifier) for identifier in ids))
+
+
+def run_bulk(
+    level: str,
+    ids: Iterable[str],
+    action: Callable[[str], str | None],
+    *,
+    workers: int = 4,
+    progress: bool | None = None,
+    desc: str = "",
+    with_new_id: bool = False,
+) -> pd.DataFrame:
+    """Run ``action(id)`` for every resource on a bounded pool; return the result frame.
+
+    Parameters
+    ----------
+    level : {"patient", "study", "series", "instance"}
+        Level of the resources (names the result's index).
+    ids : iterable of str
+        Orthanc IDs; duplicates are acted on once.
+    action : callable
+        Called with one ID. Returns the new resource's ID (or None); raises
+        :class:`SkipResource` to mark the row skipped, anything else to
+        mark it failed. An error in one row never stops the others.
+    workers : int
+        Parallel calls at most.
+    progress : bool or None
+        Progress bar; None shows one when interactive.
+    desc : str
+        Label of the progress bar.
+    with_new_id : bool
+        Add the ``new_id`` column (the actions' return values).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per resource, in the order given.
+    """
+    _check_level(level)
+    outcomes = run_each(
+        action, _unique(ids), workers=workers, progress=progress, desc=desc, unit=level
+    )
+    return _frame_from_outcomes(level, outcomes, with_new_id)
+
+
+def _check_level(level: str) -> None:
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}.")
+
+
+def _route(level: str, identifier: str) -> str:
+    return f"/{_ROUTE_OF_LEVEL[level]}/{identifier}"
+
+
+# -- labels -------------------------------------------------------------------
+
+
+def add_label(
+    client: Any,
+    level: str,
+    ids: Iterable[str],
+    label: str,
+    *,
+    workers: int = 4,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Add ``label`` to every resource (one ``PUT .../labels/{label}`` each, in parallel).
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    ids : iterable of str
+        Orthanc IDs of the resources.
+    label : str
+        Orthanc accepts letters, digits, ``_`` and ``-`` (64 at most).
+    workers : int
+    progress : bool or None
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result frame; a resource that does not exist is ``"failed"``.
+
+    Raises
+    ------
+    UnsupportedByServer
+        When the server has no labels (Orthanc before 1.12).
+    """
+    client.capabilities.require_labels("adding labels")
+
+    def put(identifier: str) -> None:
+        client.PUT(f"{_route(level, identifier)}/labels/{label}")
+        return None
+
+    return run_bulk(level, ids, put, workers=workers, progress=progress, desc=f"label {label!r}")
+
+
+def remove_label(
+    client: Any,
+    level: str,
+    ids: Iterable[str],
+    label: str,
+    *,
+    workers: int = 4,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Remove ``label`` from every resource (one ``DELETE .../labels/{label}`` each).
+
+    Removing a label a resource does not carry is not an error (``"ok"``).
+    Parameters and result as in :func:`add_label`.
+    """
+    client.capabilities.require_labels("removing labels")
+
+    def remove(identifier: str) -> None:
+        client.DELETE(f"{_route(level, identifier)}/labels/{label}")
+        return None
+
+    return run_bulk(
+        level, ids, remove, workers=workers, progress=progress, desc=f"unlabel {label!r}"
+    )
+
+
+# -- jobs ---------------------------------------------------------------------
+
+
+def _wait_for_job(client: Any, job_id: str, what: str) -> dict[str, Any]:
+    """Wait for an Orthanc job; return its ``Content`` (raises ``JobFailed`` on failure)."""
+    try:
+        return Job(job_id, client).wait_until_completion(progress=False, desc=what)
+    except NotFound:
+        raise OrthancError(
+            f"Job {job_id} ({what}) vanished from Orthanc's job history before its end "
+            "was seen (the server keeps only JobsHistorySize finished jobs). Check the "
+            "server for the result, or raise JobsHistorySize / use fewer workers."
+        ) from None
+
+
+# -- anonymize / modify -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Modification:
+    """What to change and how, as Orthanc's ``/anonymize`` or ``/modify`` body."""
+
+    operation: str  # "anonymize" | "modify"
+    body: dict[str, Any]
+    keep_source: bool
+
+
+def _modification_body(
+    *,
+    replace: Mapping[str, Any] | None,
+    remove: Sequence[str] | None,
+    keep: Sequence[str] | None,
+    force: bool,
+    private_tags_option: tuple[str, bool],
+    priority: int,
+    permissive: bool,
+    private_creator: str | None,
+    dicom_version: str | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"Force": force, "Priority": priority, "Permissive": permissive}
+    if replace:
+        body["Replace"] = dict(replace)
+    if remove:
+        body["Remove"] = list(remove)
+    if keep:
+        body["Keep"] = list(keep)
+    name, value = private_tags_option
+    body[name] = value
+    if private_creator is not None:
+        body["PrivateCreator"] = private_creator
+    if dicom_version is not None:
+        body["DicomVersion"] = dicom_version
+    return body
+
+
+def _instance_count(client: Any, level: str, identifier: str) -> int:
+    if level == "instance":
+        client.GET(f"/instances/{identifier}")
+        return 1
+    return int(client.GET(f"{_route(level, identifier)}/statistics")["CountInstances"])
+
+
+def _modify_one(client: Any, level: str, identifier: str, change: _Modification) -> str:
+    """Create the modified copy of one resource; delete the source if asked and safe."""
+    expected = None if change.keep_source else _instance_count(client, level, identifier)
+    route = f"{_route(level, identifier)}/{change.operation}"
+    if level == "instance":
+        # Orthanc only answers the new file at instance level: store it ourselves.
+        dicom = client.POST(route, json=change.body)
+        new_id = str(client.POST("/instances", data=dicom)["ID"])
+    else:
+        job = client.POST(route, json={**change.body, "Asynchronous": True})
+        content = _wait_for_job(client, job["ID"], f"{change.operation} {level} {identifier}")
+        new_id = str(content["ID"])
+    if expected is not None and new_id != identifier:
+        stored = _instance_count(client, level, new_id)
+        if stored != expected:
+            raise ReplacementNotProven(
+                f"The {change.operation}d copy {new_id} of {level} {identifier} holds "
+                f"{stored} instance(s) instead of {expected}: the original was NOT deleted. "
+                "Check the copy on the server, then delete what you do not need."
+            )
+        client.DELETE(_route(level, identifier))
+    return new_id
+
+
+def _run_modification(
+    client: Any,
+    level: str,
+    ids: Iterable[str],
+    change: _Modification,
+    workers: int,
+    progress: bool | None,
+) -> pd.DataFrame:
+    return run_bulk(
+        level,
+        ids,
+        lambda identifier: _modify_one(client, level, identifier, change),
+        workers=workers,
+        progress=progress,
+        desc=change.operation,
+        with_new_id=True,
+    )
+
+
+def anonymize(
+    client: Any,
+    level: str,
+    ids: Iterable[str],
+    *,
+    replace: Mapping[str, Any] | None = None,
+    remove: Sequence[str] | None = None,
+    keep: Sequence[str] | None = None,
+    force: bool = False,
+    keep_private_tags: bool = False,
+    keep_source: bool = True,
+    priority: int = 0,
+    permissive: bool = False,
+    private_creator: str | None = None,
+    dicom_version: str | None = None,
+    workers: int = 4,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Anonymize every resource; the anonymized copies are stored on the server.
+
+    Patients, studies and series are anonymized by Orthanc jobs (no HTTP
+    read timeout on large resources); an instance's anonymized file is
+    stored with ``POST /instances``.
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    ids : iterable of str
+        Orthanc IDs of the source resources.
+    replace : mapping, optional
+        Tag (keyword or ``"gggg,eeee"``) to new value.
+    remove : sequence of str, optional
+        Tags to remove beyond Orthanc's anonymization profile.
+    keep : sequence of str, optional
+        Tags to keep unchanged.
+    force : bool
+        Allow changing identifiers such as ``PatientID`` (Orthanc's ``Force``).
+    keep_private_tags : bool
+        Keep private tags (removed by default).
+    keep_source : bool
+        ``False`` deletes each original, but only after its copy was found
+        on the server with as many instances as the original; otherwise the
+        row fails and the original stays.
+    priority : int
+        Priority of the Orthanc jobs.
+    permissive : bool
+        Ignore errors on individual instances (Orthanc's ``Permissive``).
+    private_creator : str, optional
+        Private creator for private tags in ``replace``.
+    dicom_version : str, optional
+        Anonymization profile, e.g. ``"2021b"`` (Orthanc's default when None).
+    workers : int
+        Resources anonymized in parallel.
+    progress : bool or None
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result frame with ``new_id``, the ID of the anonymized copy.
+    """
+    body = _modification_body(
+        replace=replace,
+        remove=remove,
+        keep=keep,
+        force=force,
+        private_tags_option=("KeepPrivateTags", keep_private_tags),
+        priority=priority,
+        permissive=permissive,
+        private_creator=private_creator,
+        dicom_version=dicom_version,
+    )
+    change = _Modification("anonymize", body, keep_source)
+    return _run_modification(client, level, ids, change, workers, progress)
+
+
+def modify(
+    client: Any,
+    level: str,
+    ids: Iterable[str],
+    *,
+    replace: Mapping[str, Any] | None = None,
+    remove: Sequence[str] | None = None,
+    keep: Sequence[str] | None = None,
+    force: bool = False,
+    remove_private_tags: bool = False,
+    keep_source: bool = True,
+    priority: int = 0,
+    permissive: bool = False,
+    private_creator: str | None = None,
+    workers: int = 4,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Modify every resource; the modified copies are stored on the server.
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    ids : iterable of str
+        Orthanc IDs of the source resources.
+    replace : mapping, optional
+        Tag (keyword or ``"gggg,eeee"``) to new value.
+    remove : sequence of str, optional
+        Tags to remove.
+    keep : sequence of str, optional
+        Tags to keep, e.g. ``["SeriesInstanceUID"]`` (needs ``force``).
+    force : bool
+        Allow changing identifiers (Orthanc's ``Force``).
+    remove_private_tags : bool
+        Remove all private tags.
+    keep_source : bool
+        ``False`` deletes each original once its copy is proven stored
+        (same number of instances); a copy with the original's own ID (UIDs
+        kept) never causes a deletion.
+    priority, permissive, private_creator, workers, progress
+        As in :func:`anonymize`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result frame with ``new_id``.
+    """
+    body = _modification_body(
+        replace=replace,
+        remove=remove,
+        keep=keep,
+        force=force,
+        private_tags_option=("RemovePrivateTags", remove_private_tags),
+        priority=priority,
+        permissive=permissive,
+        private_creator=private_creator,
+    )
+    change = _Modification("modify", body, keep_source)
+    return _run_modification(client, level, ids, change, workers, progress)
+
+
+# -- delete -------------------------------------------------------------------
+
+
+def _existing(client: Any, level: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` exist, in one ``/tools/bulk-content`` request (missing ones are left out)."""
+    answer = client.POST(
+        "/tools/bulk-content",
+        json={"Resources": list(ids), "Level": _ORTHANC_LEVEL[level], "Metadata": False},
+    )
+    return {str(item["ID"]) for item in answer}
+
+
+def delete(
+    client: Any,
+    level: str,
+    ids: Iterable[str],
+    *,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Delete the resources with two requests in all: ``bulk-content`` then ``bulk-delete``.
+
+    ``/tools/bulk-delete`` silently ignores unknown IDs, so the IDs are
+    first checked with ``/tools/bulk-content``: a resource that no longer
+    exists gets its own ``"failed"`` row.
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    ids : iterable of str
+    progress : bool or None
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result frame.
+    """
+    _check_level(level)
+    todo = _unique(ids)
+    errors: dict[str, str] = {}
+    with progress_bar(len(todo), desc="delete", enabled=progress, unit=level) as bar:
+        if todo:
+            found = _existing(client, level, todo)
+            for identifier in todo:
+                if identifier not in found:
+                    errors[identifier] = (
+                        f"NotFound: {level} {identifier} does not exist on the server "
+                        "(deleted in the meantime, or an ID of another level)."
+                    )
+            present = [identifier for identifier in todo if identifier in found]
+            if present:
+                try:
+                    client.POST("/tools/bulk-delete", json={"Resources": present})
+                except OrthancError as error:
+                    errors.update(dict.fromkeys(present, _describe(error)))
+        bar.update(len(todo))
+    return result_frame(
+        level,
+        todo,
+        ["failed" if identifier in errors else "ok" for identifier in todo],
+        [errors.get(identifier) for identifier in todo],
+    )
+
+
+# -- send ---------------------------------------------------------------------
+
+
+def send(
+    client: Any,
+    level: str,
+    ids: Iterable[str],
+    *,
+    modality: str | None = None,
+    peer: str | None = None,
+    workers: int = 4,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Send every resource to a DICOM modality (C-STORE) or an Orthanc peer.
+
+    Each resource is sent by its own Orthanc job, so one failure is the
+    failure of one row.
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    ids : iterable of str
+    modality : str, optional
+        Name of a modality known to the server (``/modalities``).
+    peer : str, optional
+        Name of an Orthanc peer known to the server (``/peers``).
+        Exactly one of ``modality`` and ``peer`` is given.
+    workers : int
+        Jobs running at once.
+    progress : bool or None
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result frame.
+    """
+    if (modality is None) == (peer is None):
+        raise ValueError("send needs exactly one target: modality='NAME' or peer='NAME'.")
+    route = f"/modalities/{modality}/store" if modality is not None else f"/peers/{peer}/store"
+    target = f"modality {modality!r}" if modality is not None else f"peer {peer!r}"
+
+    def store(identifier: str) -> None:
+        job = client.POST(route, json={"Resources": [identifier], "Asynchronous": True})
+        _wait_for_job(client, job["ID"], f"send {level} {identifier} to {target}")
+        return None
+
+    return run_bulk(level, ids, store, workers=workers, progress=progress, desc=f"send to {target}")
+
+
+# -- transfer -----------------------------------------------------------------
+
+
+def _grouped_frame(
+    level: str, ids: Sequence[str], records: Mapping[str, tuple[str, str | None]], missing: str
+) -> pd.DataFrame:
+    """Result frame from per-resource ``(status, error)``; ids without a record get ``missing``."""
+    rows = [records.get(identifier, ("failed", missing)) for identifier in ids]
+    return result_frame(level, ids, [status for status, _ in rows], [error for _, error in rows])
+
+
+def download(
+    client: Any,
+    level: str,
+    ids: Iterable[str],
+    path: str | os.PathLike[str],
+    *,
+    format: str = "dicom",
+    workers: int = 4,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Download the resources below ``path`` (:func:`orthanc_frames.transfer.download`).
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    ids : iterable of str
+    path : str or Path
+        Target folder; nothing is written outside it.
+    format : {"dicom", "zip", "nifti"}
+        See :func:`orthanc_frames.transfer.download`.
+    workers : int
+    progress : bool or None
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result frame: ``"ok"`` when the resource's files were written,
+        ``"skipped"`` when they were all complete on disk already,
+        ``"failed"`` with the errors otherwise. The per-file account is
+        :func:`orthanc_frames.transfer.download`'s report.
+    """
+    _check_level(level)
+    todo = _unique(ids)
+    report = transfer.download(
+        client, level, todo, path, format=format, workers=workers, progress=progress
+    )
+    records = {
+        str(record["id"]): (str(record["status"]), record["error"]) for record in report.by_source()
+    }
+    return _grouped_frame(level, todo, records, f"no file was written for this {level}")
+
+
+def upload_files(
+    client: Any,
+    level: str,
+    files_by_id: Mapping[str, Sequence[str | os.PathLike[str]]],
+    *,
+    workers: int = 4,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Store local DICOM files on the server, reporting per source resource.
+
+    The files go through :func:`orthanc_frames.transfer.upload` (files,
+    not resources, are the unit of parallel work); results are then
+    gathered per resource, and every stored file is checked to land in the
+    resource it was listed under (same Orthanc ID on both sides).
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+        Level of the resources the files belong to.
+    files_by_id : mapping of str to sequence of path
+        The local files of each resource, by its Orthanc ID.
+    workers : int
+    progress : bool or None
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result frame: ``"ok"`` when every file of the resource was stored,
+        ``"skipped"`` when all of them were already on the server,
+        ``"failed"`` with each rejected file and why otherwise (also when
+        the resource has no local file).
+    """
+    _check_level(level)
+    owner_of = {
+        str(Path(file)): str(identifier)
+        for identifier, files in files_by_id.items()
+        for file in files
+    }
+    ids = _unique(files_by_id)
+    report = (
+        transfer.upload(client, list(owner_of), workers=workers, progress=progress)
+        if owner_of
+        else transfer.UploadReport()
+    )
+    statuses: dict[str, list[str]] = {identifier: [] for identifier in ids}
+    failures: dict[str, list[str]] = {identifier: [] for identifier in ids}
+    for stored in report.stored:
+        owner = owner_of[stored.source]
+        landed = stored.id if level == "instance" else getattr(stored, level)
+        if landed != owner:
+            failures[owner].append(
+                f"{stored.source}: stored as {level} {landed}, not {owner} (the local "
+                "Orthanc ID differs from the server's: please report this)"
+            )
+        statuses[owner].append(stored.status)
+    for rejected in report.rejected:
+        failures[owner_of[rejected.source]].append(f"{rejected.source}: {rejected.reason}")
+    records: dict[str, tuple[str, str | None]] = {}
+    for identifier in ids:
+        if failures[identifier]:
+            records[identifier] = ("failed", "; ".join(failures[identifier]))
+        elif statuses[identifier] and all(s == "AlreadyStored" for s in statuses[identifier]):
+            records[identifier] = ("skipped", "already stored on the server")
+        elif statuses[identifier]:
+            records[identifier] = ("ok", None)
+    return _grouped_frame(level, ids, records, f"no local file for this {level}")
