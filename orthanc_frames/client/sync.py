@@ -296,6 +296,21 @@ class Orthanc(ClientBase, OrthancRestMethods):
         """How many instances the server stores now."""
         return self._count("CountInstances")
 
+    # -- frames --------------------------------------------------------------
+
+    def frames(self, **kwargs: Any) -> Any:
+        """This server as four linked pandas DataFrames: ``Frames.load(self, **kwargs)``.
+
+        Takes the keywords of :meth:`orthanc_frames.Frames.load` (``query``,
+        ``labels``, ``labels_constraint``, ``tags``, ``levels``, ``workers``,
+        ``progress``) and returns an :class:`orthanc_frames.Frames`.
+        """
+        # The one deliberate upward import of the client layer: lazy, so that
+        # the client still imports (and works) without pandas.
+        from ..frames import Frames
+
+        return Frames.load(self, **kwargs)
+
     # -- lifetime ------------------------------------------------------------
 
     def close(self) -> None:

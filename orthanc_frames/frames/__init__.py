@@ -5,7 +5,7 @@ This is the only layer that builds DataFrames. See :class:`Frames`.
 
 from __future__ import annotations
 
-from . import accessor as accessor  # registers the df.orthanc accessor
+from .container import Frames
 from .registry import FramesLinkError, attach, lookup, register
 
-__all__ = ["FramesLinkError", "attach", "lookup", "register"]
+__all__ = ["Frames", "FramesLinkError", "attach", "lookup", "register"]

@@ -1,0 +1,353 @@
+"""The :class:`Frames` container: four linked DataFrames of one server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..dicom_tags import LEVELS
+from . import registry
+from .load import ANCESTORS, LINKS, LoadedLevel, LoadSpec, _with_uids, load_frames
+from .schema import ORTHANC_FIELDS, empty_problems, problems_frame
+
+__all__ = ["Frames"]
+
+_PLURAL = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
+
+
+class Frames:
+    """An Orthanc server (or a selection of it) as four linked pandas DataFrames.
+
+    Build one with :meth:`load` (or ``client.frames(...)``), :meth:`read_parquet`
+    or :meth:`from_folder`.
+
+    Attributes
+    ----------
+    patients, studies, series, instances : pandas.DataFrame
+        One row per resource. The index is the Orthanc ID, named by the level
+        (``patient``, ``study``, ``series``, ``instance``); link columns name
+        the parents (``instances`` has ``series``, ``study``, ``patient``);
+        DICOM tags are columns named by keyword, typed by VR
+        (Arrow-backed); Orthanc's own fields are snake_case (``labels``,
+        ``is_stable``, ``last_update``, ``file_size``, ``index_in_series``,
+        ``num_studies``/``num_series``/``num_instances``). A level not in
+        ``levels=`` is loaded on first access.
+    problems : pandas.DataFrame
+        Values that did not parse (and are missing in the frames): columns
+        ``level``, ``id``, ``column``, ``value`` (raw text), ``reason``.
+    client : Orthanc or None
+        The server the frames came from (None for frames of local files).
+    last_change_seq : int or None
+        The last entry of the server's changes log that the frames reflect.
+    loaded_at : datetime.datetime
+        When the frames were loaded or last refreshed (UTC).
+
+    Examples
+    --------
+    >>> f = c.frames(query={"StudyDate": "2020*"})  # doctest: +SKIP
+    >>> ct = f.series.query("Modality == 'CT'")  # doctest: +SKIP
+    >>> f.studies.loc[ct["study"].unique()]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        problems: pd.DataFrame | None = None,
+        client: Any = None,
+        spec: LoadSpec | None = None,
+        last_change_seq: int | None = None,
+        loaded_at: dt.datetime | None = None,
+        server_url: str | None = None,
+        children: Mapping[str, Mapping[str, list[str]]] | None = None,
+        anchor_frame: pd.DataFrame | None = None,
+    ) -> None:
+        self.client = client
+        self.spec = spec or LoadSpec()
+        self.last_change_seq = last_change_seq
+        self.loaded_at = loaded_at or dt.datetime.now(dt.timezone.utc)
+        self.server_url = server_url or (getattr(client, "url", None) if client else None)
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._children: dict[str, dict[str, list[str]]] = {
+            k: dict(v) for k, v in (children or {}).items()
+        }
+        self._anchor_frame = anchor_frame
+        self._problems = problems if problems is not None else empty_problems()
+        self.key = registry.register(self)
+        for level, frame in frames.items():
+            self._set_frame(level, frame)
+
+    # -- construction --------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        client: Any,
+        query: Mapping[str, Any] | None = None,
+        labels: Sequence[str] | str | None = None,
+        labels_constraint: str = "All",
+        tags: Mapping[str, Iterable[str]] | None = None,
+        levels: Iterable[str] = LEVELS,
+        workers: int = 8,
+        progress: bool | None = None,
+        *,
+        labels_level: str = "study",
+    ) -> Frames:
+        """Load frames from an Orthanc server, filters run on the server.
+
+        Parameters
+        ----------
+        client : Orthanc
+        query : mapping, optional
+            DICOM keyword -> Orthanc pattern on main DICOM tags, e.g.
+            ``{"StudyDate": "20200101-20201231", "Modality": "CT"}``; a list
+            is a match on any of its values. The query selects the
+            resources of its deepest level; frames hold those, their
+            ancestors and their descendants (see
+            :mod:`orthanc_frames.frames.load`).
+        labels : list of str, optional
+            Keep only the ``labels_level`` resources (studies by default)
+            carrying these labels, with their ancestors and descendants.
+        labels_constraint : {"All", "Any", "None"}
+        tags : mapping, optional
+            Level -> extra DICOM keywords (or ``gggg,eeee``), e.g.
+            ``{"series": ["SliceThickness"]}``. Tags that are not main DICOM
+            tags make the server read files (a warning says so once).
+        levels : iterable of str
+            Levels loaded now; the others load on first access.
+        workers : int
+            Pages fetched in parallel.
+        progress : bool or None
+            Progress bar for the instance level (None: when interactive).
+        labels_level : {"patient", "study", "series", "instance"}
+            The level ``labels`` apply to.
+
+        Returns
+        -------
+        Frames
+        """
+        spec = LoadSpec.make(
+            query=query,
+            labels=labels,
+            labels_constraint=labels_constraint,
+            labels_level=labels_level,
+            tags=tags,
+            levels=levels,
+            workers=workers,
+        )
+        last_seq = current_change_seq(client)
+        loaded, anchor_frame = load_frames(client, spec, spec.levels, progress=progress)
+        frames = cls(
+            {level: part.frame for level, part in loaded.items()},
+            problems=_problems_of(loaded.values()),
+            client=client,
+            spec=spec,
+            last_change_seq=last_seq,
+            children={level: part.children for level, part in loaded.items()},
+            anchor_frame=anchor_frame,
+        )
+        frames._progress = progress
+        return frames
+
+    @classmethod
+    def read_parquet(cls, path: str | os.PathLike[str], client: Any = None) -> Frames:
+        """Frames written by :meth:`to_parquet`; pass ``client`` to refresh or act on them."""
+        from .parquet import read_frames
+
+        return read_frames(cls, path, client=client)
+
+    @classmethod
+    def from_folder(cls, path: str | os.PathLike[str], **kwargs: Any) -> Frames:
+        """The same frames computed from local DICOM files (see ``frames.from_folder``).
+
+        Delegates to ``orthanc_frames.frames.from_folder.frames_from_folder``.
+        """
+        import importlib
+
+        module = importlib.import_module(".from_folder", __package__)
+        result: Frames = module.frames_from_folder(path, **kwargs)
+        return result
+
+    # -- the four frames -----------------------------------------------------
+
+    _progress: bool | None = None
+
+    def _set_frame(self, level: str, frame: pd.DataFrame) -> None:
+        frame.index.name = level
+        registry.attach(frame, self, level)
+        self._frames[level] = frame
+
+    def frame(self, level: str) -> pd.DataFrame:
+        """The DataFrame of ``level`` (loaded from the server on first access if needed)."""
+        level = _check_level(level)
+        if level not in self._frames:
+            self._load_lazily(level)
+        return self._frames[level]
+
+    def _load_lazily(self, level: str) -> None:
+        if self.client is None:
+            raise KeyError(
+                f"These frames hold no {_PLURAL[level]} and have no server to load them "
+                "from: read them with client=... or load with this level."
+            )
+        anchor = self._anchor_frame
+        if anchor is None and self.spec.anchor in self._frames:
+            anchor = _with_uids(self._frames[self.spec.anchor], self.spec.anchor)
+        loaded, anchor = load_frames(
+            self.client, self.spec, [level], anchor_frame=anchor, progress=self._progress
+        )
+        self._anchor_frame = anchor
+        part = loaded[level]
+        self._set_frame(level, part.frame)
+        self._children[level] = part.children
+        self._problems = _concat_problems([self._problems, problems_frame(part.problems)])
+
+    @property
+    def patients(self) -> pd.DataFrame:
+        """Patients, indexed by Orthanc patient ID."""
+        return self.frame("patient")
+
+    @property
+    def studies(self) -> pd.DataFrame:
+        """Studies, indexed by Orthanc study ID; ``patient`` links up."""
+        return self.frame("study")
+
+    @property
+    def series(self) -> pd.DataFrame:
+        """Series, indexed by Orthanc series ID; ``study`` and ``patient`` link up."""
+        return self.frame("series")
+
+    @property
+    def instances(self) -> pd.DataFrame:
+        """Instances, indexed by Orthanc instance ID; ``series``, ``study``, ``patient`` link up."""
+        return self.frame("instance")
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        """Values that did not parse: ``level``, ``id``, ``column``, ``value``, ``reason``."""
+        return self._problems
+
+    @property
+    def loaded_levels(self) -> tuple[str, ...]:
+        """Levels held now (others load on first access)."""
+        return tuple(level for level in LEVELS if level in self._frames)
+
+    def attach(self, df: pd.DataFrame, level: str) -> pd.DataFrame:
+        """Link ``df`` (e.g. the result of a merge) to these frames at ``level``; return it."""
+        return registry.attach(df, self, _check_level(level))
+
+    # -- derived views -------------------------------------------------------
+
+    def flat(self, level: str) -> pd.DataFrame:
+        """One row per resource of ``level`` with all its ancestors' columns.
+
+        DICOM columns keep their names; a name that the level already has
+        gets the ancestor's level as prefix (``series_ImageOrientationPatient``).
+        Ancestors' Orthanc fields always get it (``study_labels``,
+        ``patient_last_update``). The index stays the level's.
+
+        Parameters
+        ----------
+        level : {"patient", "study", "series", "instance"}
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        level = _check_level(level)
+        out = self.frame(level).copy()
+        for ancestor in ANCESTORS[level]:
+            parent_frame = self.frame(ancestor)
+            renames: dict[str, str] = {}
+            for column in parent_frame.columns:
+                if column in LINKS[ancestor]:
+                    continue
+                clash = column in ORTHANC_FIELDS or column in out.columns
+                renames[column] = f"{ancestor}_{column}" if clash else column
+            part = parent_frame[list(renames)].rename(columns=renames)
+            out = out.join(part, on=ancestor)
+        out.index.name = level
+        return registry.attach(out, self, level)
+
+    # -- refresh and storage -------------------------------------------------
+
+    def refresh(self) -> Frames:
+        """Bring the frames up to date with the server, in place; return ``self``.
+
+        Cheap when little changed: the small levels (patients, studies,
+        series) are read again in one page each, the instance level only
+        where something changed (new or re-stored instances found from the
+        series' children and the changes log since :attr:`last_change_seq`;
+        deletions from the children lists; labels from one find over
+        labelled instances). The result equals a fresh :meth:`load` with
+        the same arguments.
+        """
+        from .refresh import refresh_frames
+
+        refresh_frames(self)
+        return self
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write one Parquet file per loaded level, the problems, and a small JSON of metadata.
+
+        No credentials are written: the server URL is stored without them.
+        """
+        from .parquet import write_frames
+
+        write_frames(self, path)
+
+    # -- display -------------------------------------------------------------
+
+    def _counts(self) -> dict[str, int | None]:
+        return {
+            level: (len(self._frames[level]) if level in self._frames else None) for level in LEVELS
+        }
+
+    def __repr__(self) -> str:
+        counts = ", ".join(
+            f"{_PLURAL[level]}={'(lazy)' if n is None else n}"
+            for level, n in self._counts().items()
+        )
+        server = self.server_url or "local files"
+        when = self.loaded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"<Frames of {server}: {counts}; problems={len(self._problems)}; loaded {when}>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{_PLURAL[level]}</td><td>{'not loaded yet' if n is None else n}</td></tr>"
+            for level, n in self._counts().items()
+        )
+        server = html.escape(self.server_url or "local files")
+        when = self.loaded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return (
+            f"<div><b>Frames</b> of <code>{server}</code>, loaded {when}"
+            f"<table>{rows}<tr><td>problems</td><td>{len(self._problems)}</td></tr></table></div>"
+        )
+
+
+def _check_level(level: str) -> str:
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}.")
+    return level
+
+
+def _problems_of(parts: Iterable[LoadedLevel]) -> pd.DataFrame:
+    return problems_frame([p for part in parts for p in part.problems])
+
+
+def _concat_problems(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_problems()
+    return pd.concat(frames, ignore_index=True)
+
+
+def current_change_seq(client: Any) -> int:
+    """The sequence number of the server's last change (0 on a new server)."""
+    answer = client.GET("/changes", params={"last": ""})
+    return int(answer.get("Last", 0) or 0)

@@ -1,0 +1,435 @@
+"""Loading frames from a server: which finds to run, and rows -> typed DataFrames.
+
+One :func:`~orthanc_frames.paging.iter_find_pages` stream per level (pages
+fetched in parallel), so the request count grows with pages, never with
+resources. On Orthanc 1.12.5+ each row comes with its main DICOM tags,
+labels, metadata (``LastUpdate``, ``IndexInSeries``), parent, children and
+attachments from the index in one SQL query per page; parents' IDs above
+the direct parent are computed from the UIDs (SHA-1, see
+:mod:`orthanc_frames.orthanc_ids`), never fetched. Older servers get
+``Expand`` rows, which carry the same facts under other names.
+
+Filters run on the server (push-down). A ``query`` (DICOM keyword ->
+Orthanc pattern) and a ``labels`` filter select the resources of their
+DEEPEST level, the *anchor*: the deepest level among the query's tags
+(each tag belongs to the level where Orthanc keeps it as a main tag) and
+``labels_level`` (``"study"`` by default) when labels are given. Every
+frame then holds the anchor's matching resources, their ancestors and
+their descendants: ``query={"Modality": "MR"}`` gives the MR series, their
+instances, and only the studies and patients that have an MR series
+(their other series are not loaded). Levels below the anchor are
+filtered on the server (the same query, plus the anchor's UIDs as a DICOM
+list match when labels are involved); levels above it are fetched with
+the part of the query that concerns them and kept when they are an
+ancestor of a matching anchor resource.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, tag_info
+from ..orthanc_ids import orthanc_id
+from ..paging import LABELS_CONSTRAINTS, iter_find_pages
+from .schema import ORTHANC_FIELDS, Problem, parse_tag_column
+
+__all__ = [
+    "CHILDREN_COUNT",
+    "LINKS",
+    "ExtraTagsCostWarning",
+    "LoadSpec",
+    "build_frame",
+    "fetch_rows",
+    "load_frames",
+    "normalize_row",
+]
+
+PARENT = {"patient": None, "study": "patient", "series": "study", "instance": "series"}
+ANCESTORS = {
+    "patient": (),
+    "study": ("patient",),
+    "series": ("study", "patient"),
+    "instance": ("series", "study", "patient"),
+}
+LINKS = {level: tuple(reversed(ANCESTORS[level])) for level in LEVELS}
+"""Link columns of each level, top down (``instance``: patient, study, series)."""
+
+CHILDREN_COUNT = {"patient": "num_studies", "study": "num_series", "series": "num_instances"}
+_CHILDREN_KEY = {"patient": "Studies", "study": "Series", "series": "Instances"}
+_UID_OF_LEVEL = {
+    "patient": "PatientID",
+    "study": "StudyInstanceUID",
+    "series": "SeriesInstanceUID",
+    "instance": "SOPInstanceUID",
+}
+_FIELDS_OF_LEVEL = {
+    "patient": ("labels", "last_update", "is_stable", "num_studies"),
+    "study": ("labels", "last_update", "is_stable", "num_series"),
+    "series": ("labels", "last_update", "is_stable", "num_instances"),
+    "instance": ("labels", "file_size", "index_in_series"),
+}
+_RESPONSE_CONTENT = {
+    "patient": ["MainDicomTags", "Labels", "Metadata", "Children", "IsStable"],
+    "study": ["MainDicomTags", "Labels", "Metadata", "Children", "IsStable", "Parent"],
+    "series": ["MainDicomTags", "Labels", "Metadata", "Children", "IsStable", "Parent"],
+    "instance": ["MainDicomTags", "Labels", "Metadata", "Parent", "Attachments"],
+}
+# UIDs asked with every row, to compute the IDs of ancestors above the parent.
+_LINK_TAGS = {
+    "patient": (),
+    "study": (),
+    "series": ("PatientID", "StudyInstanceUID"),
+    "instance": ("PatientID", "StudyInstanceUID", "SeriesInstanceUID"),
+}
+_DICOM_FILE_ATTACHMENT = 1
+UID_CHUNK = 500
+"""Anchor UIDs per find when lower levels are restricted by a UID list."""
+
+
+class ExtraTagsCostWarning(UserWarning):
+    """Tags beyond the main DICOM tags make the server read files from disk."""
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What a Frames was loaded with (kept for lazy levels, refresh and Parquet)."""
+
+    query: Mapping[str, str] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+    labels_constraint: str = "All"
+    labels_level: str = "study"
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    levels: tuple[str, ...] = LEVELS
+    workers: int = 8
+
+    @classmethod
+    def make(
+        cls,
+        query: Mapping[str, Any] | None = None,
+        labels: Sequence[str] | str | None = None,
+        labels_constraint: str = "All",
+        labels_level: str = "study",
+        tags: Mapping[str, Iterable[str]] | None = None,
+        levels: Iterable[str] = LEVELS,
+        workers: int = 8,
+    ) -> LoadSpec:
+        """Validate the arguments of ``Frames.load`` (clear errors, before any request)."""
+        from ..paging import _query_value
+
+        clean_query = {_keyword(k): _query_value(v) for k, v in (query or {}).items()}
+        for key in clean_query:
+            if tag_level(key) is None:
+                raise ValueError(
+                    f"query on {key!r}: Orthanc can filter on the server only by main DICOM "
+                    "tags (those of orthanc_frames.dicom_tags.main_tags(level)). Load with "
+                    f"tags={{level: [{key!r}]}} and filter in pandas instead."
+                )
+        if isinstance(labels, str):
+            labels = [labels]
+        if labels_constraint not in LABELS_CONSTRAINTS:
+            raise ValueError(
+                f"labels_constraint must be one of {LABELS_CONSTRAINTS}, not {labels_constraint!r}."
+            )
+        if labels_level not in LEVELS:
+            raise ValueError(f"labels_level must be one of {LEVELS}, not {labels_level!r}.")
+        clean_levels = tuple(_level(x) for x in levels)
+        clean_tags: dict[str, tuple[str, ...]] = {}
+        for level, names in (tags or {}).items():
+            if isinstance(names, str):
+                names = [names]
+            clean_tags[_level(level)] = tuple(_keyword(n) for n in names)
+        if int(workers) < 1:
+            raise ValueError(f"workers must be >= 1, not {workers!r}.")
+        return cls(
+            query=clean_query,
+            labels=tuple(labels or ()),
+            labels_constraint=labels_constraint,
+            labels_level=labels_level,
+            tags=clean_tags,
+            levels=tuple(level for level in LEVELS if level in clean_levels),
+            workers=int(workers),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (for the Parquet metadata)."""
+        return {
+            "query": dict(self.query),
+            "labels": list(self.labels),
+            "labels_constraint": self.labels_constraint,
+            "labels_level": self.labels_level,
+            "tags": {k: list(v) for k, v in self.tags.items()},
+            "levels": list(self.levels),
+            "workers": self.workers,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LoadSpec:
+        """The inverse of :meth:`to_json`."""
+        return cls.make(**{k: data[k] for k in data if k in cls.__dataclass_fields__})
+
+    @property
+    def anchor(self) -> str | None:
+        """The deepest level a filter names, or None without filters."""
+        levels = [tag_level(k) for k in self.query]
+        if self.labels:
+            levels.append(self.labels_level)
+        found = [x for x in levels if x is not None]
+        return max(found, key=LEVELS.index) if found else None
+
+    def query_for(self, level: str) -> dict[str, str]:
+        """The part of the query Orthanc can apply at ``level`` (its tags and its ancestors')."""
+        depth = LEVELS.index(level)
+        return {
+            k: v for k, v in self.query.items() if LEVELS.index(tag_level(k) or "patient") <= depth
+        }
+
+
+def _level(name: str) -> str:
+    low = str(name).strip().lower()
+    aliases = {"patients": "patient", "studies": "study", "instances": "instance"}
+    low = aliases.get(low, low)
+    if low not in LEVELS:
+        raise ValueError(f"Unknown level {name!r}: use one of {', '.join(LEVELS)}.")
+    return low
+
+
+def _keyword(name: str) -> str:
+    return tag_info(str(name)).keyword
+
+
+def tag_level(keyword: str) -> str | None:
+    """The level where Orthanc keeps ``keyword`` as a main tag (the highest), or None."""
+    for level in LEVELS:
+        if keyword in DEFAULT_MAIN_TAGS[level]:
+            return level
+    return None
+
+
+def _is_main_tag_at_or_above(keyword: str, level: str) -> bool:
+    found = tag_level(keyword)
+    return found is not None and LEVELS.index(found) <= LEVELS.index(level)
+
+
+def fetch_rows(
+    client: Any,
+    level: str,
+    spec: LoadSpec,
+    *,
+    query: Mapping[str, Any] | None = None,
+    labels: bool = False,
+    progress: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Every row of one level matching ``query`` (and the spec's labels if ``labels``)."""
+    extra = tuple(spec.tags.get(level, ()))
+    costly = [t for t in extra if not _is_main_tag_at_or_above(t, level)]
+    if costly:
+        warnings.warn(
+            f"tags={{{level!r}: {costly}}} are not main DICOM tags: the server reads every "
+            f"{level}'s file from disk to answer them (slow on large servers).",
+            ExtraTagsCostWarning,
+            stacklevel=4,
+        )
+    requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
+    extended = client.capabilities.has_extended_find
+    rows: list[dict[str, Any]] = []
+    for page in iter_find_pages(
+        client,
+        level,
+        query=query if query is not None else spec.query_for(level),
+        labels=list(spec.labels) if labels else None,
+        labels_constraint=spec.labels_constraint,
+        response_content=_RESPONSE_CONTENT[level] if extended else None,
+        requested_tags=requested or None,
+        workers=spec.workers,
+        progress=progress if level == "instance" else False,
+    ):
+        rows.extend(page)
+    return rows
+
+
+def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str]) -> dict[str, Any]:
+    """One Orthanc find row (extended or ``Expand`` form) -> a flat record.
+
+    Keys: ``"ID"``, link columns by level, Orthanc fields (snake_case) and
+    DICOM keywords with their raw text.
+    """
+    tags: dict[str, Any] = dict(row.get("MainDicomTags") or {})
+    requested = row.get("RequestedTags") or {}
+    for name in extra_tags:
+        if name in requested:
+            tags[name] = requested[name]
+    record: dict[str, Any] = {"ID": row["ID"], **tags}
+    parent = PARENT[level]
+    if parent is not None:
+        record[parent] = row.get("Parent" + parent.title())
+    uids = {**(row.get("PatientMainDicomTags") or {}), **requested}
+    if level in ("series", "instance"):
+        pid = uids.get("PatientID")
+        record["patient"] = orthanc_id(pid) if pid is not None else None
+    if level == "instance":
+        pid, study = uids.get("PatientID"), uids.get("StudyInstanceUID")
+        record["study"] = orthanc_id(pid, study) if study is not None else None
+    metadata = row.get("Metadata") or {}
+    record["labels"] = list(row.get("Labels") or [])
+    if level != "instance":
+        record["last_update"] = metadata.get("LastUpdate", row.get("LastUpdate"))
+        record["is_stable"] = row.get("IsStable")
+        children = row.get(_CHILDREN_KEY[level])
+        record[CHILDREN_COUNT[level]] = len(children) if children is not None else None
+        record["_children"] = children
+    else:
+        record["index_in_series"] = metadata.get("IndexInSeries", row.get("IndexInSeries"))
+        size = row.get("FileSize")
+        for attachment in row.get("Attachments") or []:
+            if attachment.get("ContentType") == _DICOM_FILE_ATTACHMENT:
+                size = attachment.get("UncompressedSize")
+        record["file_size"] = size
+    return record
+
+
+def tag_columns(
+    level: str, records: Sequence[Mapping[str, Any]], extra: Sequence[str]
+) -> list[str]:
+    """DICOM columns of a level: its main tags, then asked tags, then others, stable order."""
+    known = set(LINKS[level]) | set(_FIELDS_OF_LEVEL[level]) | {"ID", "_children"}
+    columns = list(DEFAULT_MAIN_TAGS[level]) + [
+        t for t in extra if t not in DEFAULT_MAIN_TAGS[level]
+    ]
+    seen = set(columns)
+    others = sorted({k for r in records for k in r if k not in seen and k not in known})
+    return columns + others
+
+
+def build_frame(
+    level: str,
+    records: Sequence[Mapping[str, Any]],
+    extra_tags: Sequence[str],
+    problems: list[Problem],
+) -> pd.DataFrame:
+    """Typed DataFrame of one level from normalized records; index = Orthanc ID named ``level``."""
+    index = pd.Index([r["ID"] for r in records], name=level, dtype=ORTHANC_FIELDS["patient"])
+    columns: dict[str, pd.Series] = {}
+    for link in LINKS[level]:
+        columns[link] = pd.Series(
+            [r.get(link) for r in records], index=index, dtype=ORTHANC_FIELDS[link]
+        )
+    for name in tag_columns(level, records, extra_tags):
+        raw = pd.Series([r.get(name) for r in records], index=index, dtype=object)
+        columns[name] = parse_tag_column(raw, name, level=level, problems=problems)
+    for name in _FIELDS_OF_LEVEL[level]:
+        values = [r.get(name) for r in records]
+        if name == "last_update":
+            raw = pd.Series(values, index=index, dtype=object)
+            parsed = pd.to_datetime(raw, format="%Y%m%dT%H%M%S", errors="coerce")
+            columns[name] = parsed.astype(ORTHANC_FIELDS[name])
+        elif name in ("file_size", "index_in_series"):
+            numbers = pd.to_numeric(pd.Series(values, index=index, dtype=object), errors="coerce")
+            columns[name] = numbers.astype(ORTHANC_FIELDS[name])
+        else:
+            columns[name] = pd.Series(values, index=index, dtype=ORTHANC_FIELDS[name])
+    frame = pd.DataFrame(columns, index=index)
+    return frame
+
+
+def children_of(records: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Child IDs by parent ID, as the rows listed them (for refresh)."""
+    return {r["ID"]: list(r.get("_children") or []) for r in records}
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def fetch_level(
+    client: Any,
+    level: str,
+    spec: LoadSpec,
+    anchor_rows: pd.DataFrame | None,
+    *,
+    progress: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Normalized records of one level, with the spec's filters pushed down."""
+    extra = spec.tags.get(level, ())
+    anchor = spec.anchor
+    if anchor is None or level == anchor:
+        rows = fetch_rows(client, level, spec, labels=bool(spec.labels), progress=progress)
+    elif LEVELS.index(level) > LEVELS.index(anchor) and spec.labels:
+        assert anchor_rows is not None
+        uid_name = _UID_OF_LEVEL[anchor]
+        uids = [u for u in anchor_rows[uid_name].dropna().astype(str).unique().tolist()]
+        rows = []
+        for chunk in _chunks(uids, UID_CHUNK):
+            query = {**spec.query_for(level), uid_name: chunk}
+            rows.extend(fetch_rows(client, level, spec, query=query, progress=progress))
+    else:
+        rows = fetch_rows(client, level, spec, progress=progress)
+    records = [normalize_row(level, row, extra) for row in rows]
+    if (
+        anchor is not None
+        and anchor_rows is not None
+        and LEVELS.index(level) < LEVELS.index(anchor)
+    ):
+        keep = set(anchor_rows[level].dropna().tolist())
+        records = [r for r in records if r["ID"] in keep]
+    return records
+
+
+@dataclass
+class LoadedLevel:
+    """One level's frame, the problems found in it, and its rows' children."""
+
+    frame: pd.DataFrame
+    problems: list[Problem]
+    children: dict[str, list[str]]
+
+
+def load_level(
+    client: Any,
+    level: str,
+    spec: LoadSpec,
+    anchor_frame: pd.DataFrame | None,
+    *,
+    progress: bool | None = None,
+) -> LoadedLevel:
+    """Fetch and build one level."""
+    records = fetch_level(client, level, spec, anchor_frame, progress=progress)
+    problems: list[Problem] = []
+    frame = build_frame(level, records, spec.tags.get(level, ()), problems)
+    return LoadedLevel(frame, problems, children_of(records) if level != "instance" else {})
+
+
+def load_frames(
+    client: Any,
+    spec: LoadSpec,
+    levels: Iterable[str],
+    *,
+    anchor_frame: pd.DataFrame | None = None,
+    progress: bool | None = None,
+) -> tuple[dict[str, LoadedLevel], pd.DataFrame | None]:
+    """Load ``levels`` (the anchor first when filters need it); return them and the anchor frame."""
+    wanted = [level for level in LEVELS if level in set(levels)]
+    loaded: dict[str, LoadedLevel] = {}
+    anchor = spec.anchor
+    if anchor is not None and anchor_frame is None and any(x != anchor for x in wanted):
+        anchor_level = load_level(client, anchor, spec, None, progress=progress)
+        anchor_frame = _with_uids(anchor_level.frame, anchor)
+        if anchor in wanted:
+            loaded[anchor] = anchor_level
+    for level in wanted:
+        if level not in loaded:
+            loaded[level] = load_level(client, level, spec, anchor_frame, progress=progress)
+    return loaded, anchor_frame
+
+
+def _with_uids(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The anchor's link columns and UID (what restricting other levels needs)."""
+    columns = [*LINKS[level], _UID_OF_LEVEL[level]]
+    out = frame[columns].copy()
+    out[level] = frame.index.to_series()
+    return out
