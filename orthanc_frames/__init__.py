@@ -82,6 +82,7 @@ __all__ = [
     "Timeout",
     "Unauthorized",
     "UnsupportedByServer",
+    "__version__",
     "find_and_filter_instances",
     "find_and_filter_patients",
     "find_and_filter_series",
@@ -91,5 +92,4 @@ __all__ = [
     "find_series",
     "find_studies",
     "query_orthanc",
-    "__version__",
 ]

@@ -1,0 +1,756 @@
+"""The one base class of Patient, Study, Series and Instance.
+
+A :class:`Resource` is a handle on one resource of one Orthanc server: an
+Orthanc ID, the client that reaches it and whatever is already known of
+it. What is known comes from where the object was made:
+
+- built from an ID (``Series(id, client)``), it reads ``/{level}/{id}``
+  once, on first need, and keeps the answer (:meth:`Resource.refresh`
+  re-reads it);
+- built from a find answer or a parent's list of children, it carries the
+  main DICOM tags of that answer and never reads them again.
+
+Main DICOM tags are returned as typed Python values (see
+:mod:`orthanc_frames.dicom_tags`): dates are ``datetime.date``, numbers
+numbers, multi-valued tags lists, absent tags ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from ..client.errors import OrthancError
+from ..dicom_tags import main_tags, parse_value, tag_info, typed_tags
+from ._orthanc_time import parse_orthanc_timestamp
+from .job import Job
+
+if TYPE_CHECKING:
+    from ..client import Orthanc
+
+__all__ = ["Resource", "main_tag_property"]
+
+R = TypeVar("R", bound="Resource")
+
+# The tag that names a resource at each level: replacing it makes a new resource.
+_IDENTIFYING_TAG = {
+    "patient": "PatientID",
+    "study": "StudyInstanceUID",
+    "series": "SeriesInstanceUID",
+    "instance": "SOPInstanceUID",
+}
+# Shown by repr when already known (a repr never fetches).
+_REPR_TAGS = {
+    "patient": ("PatientID", "PatientName"),
+    "study": ("StudyDate", "StudyDescription"),
+    "series": ("Modality", "SeriesNumber", "SeriesDescription"),
+    "instance": ("InstanceNumber",),
+}
+
+
+def main_tag_property(keyword: str, doc: str) -> property:
+    """A read-only property returning the typed value of one main DICOM tag."""
+
+    def getter(self: Resource) -> Any:
+        return self._typed_main_tag(keyword)
+
+    getter.__doc__ = f"{doc} (``{keyword}``, typed; ``None`` when absent)."
+    return property(getter)
+
+
+class Resource:
+    """One patient, study, series or instance on an Orthanc server.
+
+    Parameters
+    ----------
+    id : str
+        The Orthanc ID of the resource (``"0946fcb6-cf12ab43-..."``).
+    client : Orthanc
+        The client of the server that stores it.
+    lock_children : bool
+        Keep the children (``.studies``, ``.series``, ``.instances``) read
+        the first time, instead of asking the server at every access. Locked
+        children can be filtered (see ``remove_empty_*`` and
+        :func:`orthanc_frames.find_and_filter_patients`); they pass the lock
+        on to their own children.
+
+    Notes
+    -----
+    Two resources are equal when they name the same resource of the same
+    server: same server URL, level and ID. They can be set members and
+    dictionary keys.
+    """
+
+    level: ClassVar[str] = ""
+    """``"patient"``, ``"study"``, ``"series"`` or ``"instance"``."""
+    _route: ClassVar[str] = ""
+    _parent_key: ClassVar[str | None] = None
+    _children_key: ClassVar[str | None] = None
+
+    def __init__(self, id: str, client: Orthanc, lock_children: bool = False) -> None:
+        if not isinstance(id, str) or not id.strip():
+            raise ValueError(
+                f"{type(self).__name__} needs an Orthanc ID (a non-empty string), got {id!r}."
+            )
+        self._id = id
+        self._client = client
+        self.lock_children = lock_children
+        self._information: dict[str, Any] | None = None
+        self._complete = False
+        self._children: list[Resource] | None = None
+        self._parent: Resource | None = None
+
+    # -- construction from what is already known ----------------------------
+
+    @classmethod
+    def _from_information(
+        cls: type[R],
+        client: Orthanc,
+        information: Mapping[str, Any],
+        *,
+        complete: bool = False,
+        lock_children: bool = False,
+    ) -> R:
+        """A resource built from an answer that already describes it (no request).
+
+        ``information`` is a ``/{level}/{id}`` answer (``complete=True``),
+        an item of a children list or a ``/tools/find`` row; it must hold
+        ``ID`` and should hold ``MainDicomTags``.
+        """
+        resource = cls(str(information["ID"]), client, lock_children)
+        info = dict(information)
+        metadata = info.get("Metadata")
+        if (
+            "LastUpdate" not in info
+            and isinstance(metadata, Mapping)
+            and metadata.get("LastUpdate")
+        ):
+            info["LastUpdate"] = metadata["LastUpdate"]
+        resource._information = info
+        resource._complete = complete
+        return resource
+
+    # -- identity ------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The Orthanc ID of the resource."""
+        return self._id
+
+    @property
+    def identifier(self) -> str:
+        """The Orthanc ID of the resource (alias of :attr:`id`, as in the seed)."""
+        return self._id
+
+    @property
+    def id_(self) -> str:
+        """The Orthanc ID (pyorthanc's name)."""
+        return self._id
+
+    @property
+    def client(self) -> Orthanc:
+        """The client of the server that stores this resource."""
+        return self._client
+
+    def _key(self) -> tuple[str, str, str]:
+        return (self._client.url, self.level, self._id)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resource):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        known = self._known_repr_tags()
+        shown = "".join(f", {name}={value!r}" for name, value in known.items())
+        return f"{type(self).__name__}({self._id!r}{shown})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+            f"<td style='text-align:left'>{html.escape(str(value))}</td></tr>"
+            for name, value in self._known_repr_tags().items()
+        )
+        return f"<b>{html.escape(type(self).__name__)}</b> <code>{html.escape(self._id)}</code>" + (
+            f"<table>{rows}</table>" if rows else ""
+        )
+
+    def _known_repr_tags(self) -> dict[str, Any]:
+        if self._information is None:
+            return {}
+        tags = self._information.get("MainDicomTags") or {}
+        return {name: tags[name] for name in _REPR_TAGS[self.level] if tags.get(name)}
+
+    # -- what the server says of the resource --------------------------------
+
+    def _path(self, *parts: str) -> str:
+        return "/".join((f"/{self._route}/{self._id}", *parts))
+
+    def get_main_information(self) -> dict[str, Any]:
+        """Read ``/{level}/{id}`` from the server again and return it.
+
+        The answer (main DICOM tags, parent and children IDs, labels,
+        status) replaces what this object knew.
+
+        Returns
+        -------
+        dict
+            Orthanc's JSON description of the resource.
+        """
+        self._information = dict(self._client.GET(self._path()))
+        self._complete = True
+        return dict(self._information)
+
+    def refresh(self: R) -> R:
+        """Forget what is known and read the resource again; return ``self``."""
+        self.get_main_information()
+        self._children = None
+        return self
+
+    def _info(self, key: str) -> Any:
+        """One field of the description, read from the server only if not known yet."""
+        if self._information is None or (key not in self._information and not self._complete):
+            self.get_main_information()
+        assert self._information is not None
+        return self._information.get(key)
+
+    @property
+    def main_dicom_tags(self) -> dict[str, Any]:
+        """The main DICOM tags as Orthanc sends them (text; multi-valued joined by ``\\``)."""
+        return dict(self._info("MainDicomTags") or {})
+
+    @property
+    def typed_main_dicom_tags(self) -> dict[str, Any]:
+        """The main DICOM tags as typed values; a value that does not parse stays text."""
+        return typed_tags(self.main_dicom_tags)
+
+    def _typed_main_tag(self, keyword: str) -> Any:
+        raw = self.main_dicom_tags.get(keyword)
+        if raw is None:
+            return None
+        info = tag_info(keyword)
+        try:
+            return parse_value(info.vr, raw, info.vm_multi)
+        except ValueError as exc:
+            raise ValueError(
+                f"{self!r} has {keyword} = {raw!r}, which is not a valid {info.vr} value "
+                f"({exc}). Its raw text is in .main_dicom_tags[{keyword!r}]."
+            ) from None
+
+    @property
+    def is_stable(self) -> bool:
+        """Whether Orthanc considers the resource complete (no new instance for a while)."""
+        return bool(self._info("IsStable"))
+
+    @property
+    def last_update(self) -> dt.datetime | None:
+        """When the resource last changed on the server (server local time)."""
+        return parse_orthanc_timestamp(self._info("LastUpdate"))
+
+    @property
+    def legacy_viewer_url(self) -> str:
+        """The URL of this resource in Orthanc Explorer."""
+        return f"{self._client.url}/app/explorer.html#{self.level}?uuid={self._id}"
+
+    def statistics(self) -> dict[str, Any]:
+        """Counts and disk sizes of the resource (``/{level}/{id}/statistics``)."""
+        return dict(self._client.GET(self._path("statistics")))
+
+    def get_module(self, simplify: bool = False, short: bool = False) -> dict[str, Any]:
+        """The DICOM module of this level (``/{level}/{id}/module``).
+
+        Parameters
+        ----------
+        simplify : bool
+            Keywords as keys and plain values (``{"PatientName": "..."}``).
+        short : bool
+            Tag numbers as keys and plain values. Not with ``simplify``.
+        """
+        return dict(self._client.GET(self._path("module"), params=_format(simplify, short)))
+
+    def get_shared_tags(self, simplify: bool = False, short: bool = False) -> dict[str, Any]:
+        """The tags whose value is the same in every instance of the resource.
+
+        Orthanc reads every instance file to answer: slow on large resources.
+
+        Parameters
+        ----------
+        simplify : bool
+            Keywords as keys and plain values.
+        short : bool
+            Tag numbers as keys and plain values. Not with ``simplify``.
+        """
+        return dict(self._client.GET(self._path("shared-tags"), params=_format(simplify, short)))
+
+    @property
+    def shared_tags(self) -> dict[str, Any]:
+        """The shared tags, simplified (see :meth:`get_shared_tags`)."""
+        return self.get_shared_tags(simplify=True)
+
+    # -- labels --------------------------------------------------------------
+
+    @property
+    def labels(self) -> list[str]:
+        """The labels of the resource, read from the server now."""
+        self._client.capabilities.require_labels("Labels")
+        return list(self._client.GET(self._path("labels")))
+
+    def add_label(self, label: str) -> None:
+        """Attach ``label`` to the resource (nothing happens if it is already there)."""
+        self._client.capabilities.require_labels("Labels")
+        self._client.PUT(self._path("labels", label), data=b"")
+
+    def remove_label(self, label: str) -> None:
+        """Detach ``label`` from the resource (nothing happens if it is not there)."""
+        self._client.capabilities.require_labels("Labels")
+        self._client.DELETE(self._path("labels", label))
+
+    # -- metadata ------------------------------------------------------------
+
+    def metadata(self) -> dict[str, str]:
+        """All metadata of the resource, name to value (``/{level}/{id}/metadata?expand``)."""
+        return dict(self._client.GET(self._path("metadata"), params={"expand": ""}))
+
+    def get_metadata(self, name: str) -> str:
+        """The value of the metadata ``name``; raises ``NotFound`` when it is not set."""
+        value = self._client.GET(self._path("metadata", name))
+        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+    def set_metadata(self, name: str, value: str) -> None:
+        """Set the metadata ``name`` (a user metadata declared in Orthanc's configuration)."""
+        self._client.PUT(self._path("metadata", name), data=str(value).encode("utf-8"))
+
+    def delete_metadata(self, name: str) -> None:
+        """Remove the metadata ``name``."""
+        self._client.DELETE(self._path("metadata", name))
+
+    # -- attachments ---------------------------------------------------------
+
+    def attachments(self) -> list[str]:
+        """The names of the attachments of the resource."""
+        return list(self._client.GET(self._path("attachments")))
+
+    def get_attachment(self, name: str) -> bytes:
+        """The content of the attachment ``name`` (uncompressed)."""
+        data = self._client.GET(self._path("attachments", name, "data"))
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data or b"")
+
+    def put_attachment(self, name: str, data: bytes | str) -> None:
+        """Store ``data`` as the attachment ``name``, replacing any previous content.
+
+        ``name`` is a content type declared in Orthanc's ``UserContentType``
+        configuration, or a number from 1024 to 65535.
+        """
+        body = data.encode("utf-8") if isinstance(data, str) else data
+        self._client.PUT(self._path("attachments", name), data=body)
+
+    def delete_attachment(self, name: str) -> None:
+        """Remove the attachment ``name``."""
+        self._client.DELETE(self._path("attachments", name))
+
+    # -- parents and children -------------------------------------------------
+
+    def _parent_resource(self, parent_class: type[R]) -> R:
+        if self._parent is None:
+            assert self._parent_key is not None
+            parent_id = self._info(self._parent_key)
+            if not parent_id:
+                raise OrthancError(
+                    f"Orthanc did not name the parent of {self!r}; it may have been deleted."
+                )
+            self._parent = parent_class(str(parent_id), self._client)
+        assert isinstance(self._parent, parent_class)
+        return self._parent
+
+    def _child_resources(self, child_class: type[R], route: str) -> list[R]:
+        if self.lock_children and self._children is not None:
+            return list(self._children)  # type: ignore[arg-type]
+        answers = self._client.GET(self._path(route))
+        children = []
+        for information in answers:
+            child = child_class._from_information(
+                self._client, information, complete=True, lock_children=self.lock_children
+            )
+            child._parent = self
+            children.append(child)
+        if self.lock_children:
+            self._children = list(children)
+        return children
+
+    def _set_children(self, children: Iterable[Resource]) -> None:
+        """Fix the locked children (used by find-and-filter); needs ``lock_children``."""
+        if not self.lock_children:
+            raise ValueError(
+                f"{self!r} was made with lock_children=False: its children are read from "
+                "the server at each access and cannot be set. Build it with lock_children=True."
+            )
+        self._children = list(children)
+        for child in self._children:
+            child._parent = self
+
+    def _remove_empty_children(self) -> None:
+        """Drop locked children that have no children left (deepest first)."""
+        if self._children is None:
+            return
+        for child in self._children:
+            child._remove_empty_children()
+        self._children = [c for c in self._children if c._children is None or c._children]
+
+    # -- downloads -----------------------------------------------------------
+
+    def get_zip(self) -> bytes:
+        """The resource as a ZIP archive of DICOM files, in memory.
+
+        For large resources prefer :meth:`download`, which streams to disk.
+        """
+        data = self._client.GET(self._path("archive"))
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+    def download(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str = "zip",
+        workers: int = 4,
+        progress: bool | None = None,
+        with_progres: bool | None = None,
+    ) -> Any:
+        """Write the resource to disk without holding it in memory.
+
+        Parameters
+        ----------
+        path : path-like
+            With ``format="zip"`` and a name ending in ``.zip``: that file
+            (the seed's behaviour), streamed from ``/{level}/{id}/archive``.
+            Otherwise a folder, filled by
+            :func:`orthanc_frames.transfer.download` (``Patient/Study/Series``
+            layout of sanitized names, atomic writes, complete files skipped
+            on a re-run).
+        format : {"zip", "dicom", "nifti"}
+            One ZIP archive (default), one DICOM file per instance, or one
+            NIfTI volume per series (needs the ``neuro`` plugin).
+        workers : int
+            Files fetched in parallel (folder downloads).
+        progress : bool, optional
+            Show a progress bar (default: in notebooks and terminals).
+        with_progres : bool, optional
+            The seed's spelling of ``progress``.
+
+        Returns
+        -------
+        pathlib.Path or DownloadReport
+            The ZIP file written, or the report of
+            :func:`orthanc_frames.transfer.download`.
+        """
+        show = progress if progress is not None else with_progres
+        if format == "zip" and str(path).lower().endswith(".zip"):
+            return self._client.stream(self._path("archive"), path)
+        from .. import transfer
+
+        return transfer.download(
+            self._client,
+            self.level,
+            [self._id],
+            path,
+            format=format,
+            workers=workers,
+            progress=show,
+        )
+
+    def _get_nifti(self, compress: bool) -> bytes:
+        self._client.capabilities.require_plugin("neuro", f"NIfTI export of {self!r}")
+        params = {"compress": ""} if compress else None
+        data = self._client.GET(self._path("nifti"), params=params)
+        return data.encode("latin-1") if isinstance(data, str) else bytes(data)
+
+    def _download_nifti(self, path: str | os.PathLike[str], compress: bool) -> Path:
+        self._client.capabilities.require_plugin("neuro", f"NIfTI export of {self!r}")
+        target = Path(path)
+        if target.is_dir():
+            uid = self.main_dicom_tags.get(_IDENTIFYING_TAG[self.level]) or self._id
+            target = target / f"{uid}.nii{'.gz' if compress else ''}"
+        params = {"compress": ""} if compress else None
+        return self._client.stream(self._path("nifti"), target, params=params)
+
+    # -- deletion --------------------------------------------------------------
+
+    def delete(self) -> None:
+        """Delete the resource and everything below it from the server."""
+        self._client.DELETE(self._path())
+        self._information = None
+        self._complete = False
+        self._children = None
+
+    # -- anonymize / modify ---------------------------------------------------
+
+    def anonymize(
+        self: R,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        keep_private_tags: bool = False,
+        keep_source: bool = True,
+        priority: int = 0,
+        permissive: bool = False,
+        private_creator: str | None = None,
+        dicom_version: str | None = None,
+        timeout: float | None = None,
+        progress: bool | None = None,
+    ) -> R:
+        """Anonymize the resource on the server and return the new, anonymous resource.
+
+        Runs as an Orthanc job and waits for it, so a large resource never
+        fails on an HTTP read timeout (see :meth:`anonymize_as_job`).
+
+        Parameters
+        ----------
+        remove : list of str, optional
+            Tags to remove (keywords or ``gggg,eeee``).
+        replace : dict, optional
+            Tags to set, ``{"PatientName": "Anon"}``.
+        keep : list of str, optional
+            Tags to leave unchanged.
+        force : bool
+            Allow replacing identifying tags (``PatientID``, UIDs).
+        keep_private_tags : bool
+            Keep private tags (removed by default).
+        keep_source : bool
+            Keep the original resource (default). ``False`` deletes it once
+            the job succeeded.
+        priority : int
+            Job priority (higher runs first).
+        permissive : bool
+            Let the job go on when single instances fail.
+        private_creator : str, optional
+            Private creator for private tags in ``replace``.
+        dicom_version : str, optional
+            Version of the DICOM de-identification profile (e.g. ``"2023b"``).
+        timeout : float, optional
+            Seconds to wait for the job; ``None`` waits until it ends.
+        progress : bool, optional
+            Show a progress bar while waiting.
+
+        Returns
+        -------
+        Resource of the same level
+            The new resource, with its description already read.
+
+        Raises
+        ------
+        JobFailed
+            With Orthanc's error description and details.
+        """
+        job = self.anonymize_as_job(
+            remove,
+            replace,
+            keep,
+            force=force,
+            keep_private_tags=keep_private_tags,
+            keep_source=keep_source,
+            priority=priority,
+            permissive=permissive,
+            private_creator=private_creator,
+            dicom_version=dicom_version,
+        )
+        return self._result_of(job, "anonymization", timeout, progress)
+
+    def anonymize_as_job(
+        self,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        keep_private_tags: bool = False,
+        keep_source: bool = True,
+        priority: int = 0,
+        permissive: bool = False,
+        private_creator: str | None = None,
+        dicom_version: str | None = None,
+    ) -> Job:
+        """Start anonymizing the resource as an Orthanc job and return the :class:`Job`.
+
+        Same parameters as :meth:`anonymize`. When the job succeeds,
+        ``job.content["ID"]`` is the new resource's ID (see
+        :meth:`Job.wait_until_completion`).
+        """
+        body = _modification_body(
+            remove, replace, keep, force, keep_source, private_creator, priority, permissive
+        )
+        body["KeepPrivateTags"] = keep_private_tags
+        if dicom_version is not None:
+            body["DicomVersion"] = dicom_version
+        return self._start_job("anonymize", body)
+
+    def modify(
+        self: R,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        remove_private_tags: bool = False,
+        keep_source: bool = True,
+        priority: int = 0,
+        permissive: bool = False,
+        private_creator: str | None = None,
+        timeout: float | None = None,
+        progress: bool | None = None,
+    ) -> R:
+        """Modify tags of the resource on the server and return the modified resource.
+
+        Orthanc writes modified copies with new UIDs (a new resource) unless
+        ``keep`` names the level's UID (with ``force=True``). Runs as a job
+        and waits for it (see :meth:`modify_as_job`).
+
+        Parameters
+        ----------
+        remove : list of str, optional
+            Tags to remove.
+        replace : dict, optional
+            Tags to set, ``{"StudyDescription": "..."}``.
+        keep : list of str, optional
+            UIDs to keep (``StudyInstanceUID``...); needs ``force``.
+        force : bool
+            Allow changing identifying tags (``PatientID``, UIDs).
+        remove_private_tags : bool
+            Remove private tags (kept by default).
+        keep_source : bool
+            Keep the original (default); ``False`` deletes it once the job succeeded.
+        priority : int
+            Job priority.
+        permissive : bool
+            Let the job go on when single instances fail.
+        private_creator : str, optional
+            Private creator for private tags in ``replace``.
+        timeout : float, optional
+            Seconds to wait for the job; ``None`` waits until it ends.
+        progress : bool, optional
+            Show a progress bar while waiting.
+
+        Returns
+        -------
+        Resource of the same level
+            The modified resource (a new one unless its UID was kept).
+        """
+        job = self.modify_as_job(
+            remove,
+            replace,
+            keep,
+            force=force,
+            remove_private_tags=remove_private_tags,
+            keep_source=keep_source,
+            priority=priority,
+            permissive=permissive,
+            private_creator=private_creator,
+        )
+        return self._result_of(job, "modification", timeout, progress)
+
+    def modify_as_job(
+        self,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        remove_private_tags: bool = False,
+        keep_source: bool = True,
+        priority: int = 0,
+        permissive: bool = False,
+        private_creator: str | None = None,
+    ) -> Job:
+        """Start modifying the resource as an Orthanc job and return the :class:`Job`.
+
+        Same parameters as :meth:`modify`.
+        """
+        self._check_identifier_change(replace, force)
+        body = _modification_body(
+            remove, replace, keep, force, keep_source, private_creator, priority, permissive
+        )
+        body["RemovePrivateTags"] = remove_private_tags
+        return self._start_job("modify", body)
+
+    def _check_identifier_change(self, replace: Mapping[str, Any] | None, force: bool) -> None:
+        identifying = _IDENTIFYING_TAG[self.level]
+        if replace and identifying in replace and not force:
+            raise ValueError(
+                f"Replacing {identifying} of {self!r} creates another {self.level} and "
+                "breaks the link to the original: pass force=True if that is intended."
+            )
+
+    def _start_job(self, action: str, body: dict[str, Any]) -> Job:
+        body["Asynchronous"] = True
+        answer = self._client.POST(self._path(action), json=body)
+        self._information = None
+        self._complete = False
+        return Job(str(answer["ID"]), self._client)
+
+    def _result_of(self: R, job: Job, what: str, timeout: float | None, progress: bool | None) -> R:
+        content = job.wait_until_completion(
+            timeout=timeout, progress=progress, desc=f"{self.level} {what}"
+        )
+        new_id = content.get("ID")
+        if not new_id:
+            raise OrthancError(
+                f"The {what} job {job.id} of {self!r} succeeded but did not name the new "
+                f"{self.level}; look for resources with metadata ModifiedFrom/AnonymizedFrom "
+                f"= {self._id}."
+            )
+        return type(self)(str(new_id), self._client)
+
+
+def _format(simplify: bool, short: bool) -> dict[str, str]:
+    if simplify and short:
+        raise ValueError("simplify and short cannot both be True: pick one format.")
+    if simplify:
+        return {"simplify": ""}
+    if short:
+        return {"short": ""}
+    return {}
+
+
+def _modification_body(
+    remove: Sequence[str] | None,
+    replace: Mapping[str, Any] | None,
+    keep: Sequence[str] | None,
+    force: bool,
+    keep_source: bool,
+    private_creator: str | None,
+    priority: int | None,
+    permissive: bool | None,
+) -> dict[str, Any]:
+    """The JSON body shared by every anonymize / modify request."""
+    if isinstance(remove, str) or isinstance(keep, str):
+        raise TypeError("remove and keep are lists of tags, e.g. remove=['PatientName'].")
+    body: dict[str, Any] = {
+        "Remove": list(remove or []),
+        "Replace": dict(replace or {}),
+        "Keep": list(keep or []),
+        "Force": force,
+        "KeepSource": keep_source,
+    }
+    if priority is not None:
+        body["Priority"] = priority
+    if permissive is not None:
+        body["Permissive"] = permissive
+    if private_creator is not None:
+        body["PrivateCreator"] = private_creator
+    return body
+
+
+def _identifying_tag(level: str) -> str:
+    return _IDENTIFYING_TAG[level]
+
+
+def _main_tags_of(level: str, tags: Mapping[str, Any]) -> dict[str, Any]:
+    """The main tags of ``level`` found in ``tags`` (e.g. a find row's RequestedTags)."""
+    return {name: tags[name] for name in main_tags(level) if name in tags}

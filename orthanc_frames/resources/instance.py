@@ -1,0 +1,384 @@
+"""An instance (one DICOM file) on an Orthanc server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..client.errors import OrthancError
+from ..dicom_tags import tag_info
+from .base import Resource, _modification_body, main_tag_property
+from .job import Job
+
+if TYPE_CHECKING:
+    import pydicom
+
+    from .patient import Patient
+    from .series import Series
+    from .study import Study
+
+__all__ = ["Instance"]
+
+
+class Instance(Resource):
+    """An instance (one stored DICOM file) on an Orthanc server.
+
+    Parameters
+    ----------
+    id : str
+        The Orthanc ID of the instance.
+    client : Orthanc
+        The client of the server.
+    lock_children : bool
+        Accepted for symmetry with the other levels; an instance has no children.
+
+    Notes
+    -----
+    Orthanc anonymizes and modifies a single instance by returning new DICOM
+    bytes and storing nothing. :meth:`anonymize` and :meth:`modify` store
+    those bytes and return the new :class:`Instance`;
+    :meth:`anonymized_bytes` and :meth:`modified_bytes` return the bytes only.
+    """
+
+    level = "instance"
+    _route = "instances"
+    _parent_key = "ParentSeries"
+
+    @property
+    def uid(self) -> str | None:
+        """``SOPInstanceUID``."""
+        return self._typed_main_tag("SOPInstanceUID")
+
+    @property
+    def instance_number(self) -> int | None:
+        """``InstanceNumber``."""
+        return self._typed_main_tag("InstanceNumber")
+
+    @property
+    def creation_date(self) -> dt.date | None:
+        """``InstanceCreationDate``."""
+        return self._typed_main_tag("InstanceCreationDate")
+
+    @property
+    def creation_time(self) -> dt.time | None:
+        """``InstanceCreationTime``."""
+        return self._typed_main_tag("InstanceCreationTime")
+
+    @property
+    def image_position_patient(self) -> list[float] | None:
+        """``ImagePositionPatient``: x, y, z of the first voxel, in mm."""
+        return self._typed_main_tag("ImagePositionPatient")
+
+    @property
+    def image_orientation_patient(self) -> list[float] | None:
+        """``ImageOrientationPatient``: six direction cosines."""
+        return self._typed_main_tag("ImageOrientationPatient")
+
+    acquisition_number = main_tag_property("AcquisitionNumber", "Acquisition number")
+    image_index = main_tag_property("ImageIndex", "Image index")
+    image_comments = main_tag_property("ImageComments", "Image comments")
+    number_of_frames = main_tag_property("NumberOfFrames", "Number of frames")
+    temporal_position_identifier = main_tag_property(
+        "TemporalPositionIdentifier", "Temporal position"
+    )
+
+    @property
+    def file_size(self) -> int:
+        """Size of the stored DICOM file, in bytes."""
+        return int(self._info("FileSize") or 0)
+
+    @property
+    def index_in_series(self) -> int | None:
+        """Orthanc's position of the instance in its series (from the tags), if known."""
+        value = self._info("IndexInSeries")
+        return None if value is None else int(value)
+
+    @property
+    def series_identifier(self) -> str:
+        """The Orthanc ID of the parent series."""
+        return str(self._info("ParentSeries"))
+
+    @property
+    def parent_series(self) -> Series:
+        """The series of this instance."""
+        from .series import Series
+
+        return self._parent_resource(Series)
+
+    @property
+    def parent_study(self) -> Study:
+        """The study of this instance."""
+        return self.parent_series.parent_study
+
+    @property
+    def parent_patient(self) -> Patient:
+        """The patient of this instance."""
+        return self.parent_series.parent_patient
+
+    # -- content ---------------------------------------------------------------
+
+    @property
+    def tags(self) -> dict[str, Any]:
+        """Every tag of the file in Orthanc's full form (``{"0010,0010": {"Name": ...}}``)."""
+        return dict(self._client.GET(self._path("tags")))
+
+    @property
+    def simplified_tags(self) -> dict[str, Any]:
+        """Every tag of the file, keyword to value (``{"PatientName": "..."}``)."""
+        return dict(self._client.GET(self._path("tags"), params={"simplify": ""}))
+
+    def get_dicom_file_content(self) -> bytes:
+        """The DICOM file, in memory."""
+        data = self._client.GET(self._path("file"))
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+    def get_pydicom(self) -> pydicom.FileDataset:
+        """The DICOM file read by pydicom."""
+        import pydicom
+
+        return pydicom.dcmread(io.BytesIO(self.get_dicom_file_content()))
+
+    def get_content_by_tag(self, tag: str) -> Any:
+        """The raw value of one tag, or the items of a sequence.
+
+        Parameters
+        ----------
+        tag : str
+            A keyword (``"PatientName"``), a tag (``"0010,0010"`` or
+            ``"0010-0010"``) or a path into sequences
+            (``"ReferencedSeriesSequence/0/SeriesInstanceUID"``).
+
+        Returns
+        -------
+        str, bytes or list
+            Text values decoded as UTF-8 (trailing padding removed) when
+            they are valid UTF-8, else the bytes; for a sequence, the list
+            Orthanc returns.
+        """
+        parts = [_content_part(part) for part in tag.strip("/").split("/")]
+        result = self._client.GET(self._path("content", *parts))
+        if isinstance(result, bytes):
+            try:
+                return result.decode("utf-8").rstrip(" \x00")
+            except UnicodeDecodeError:
+                return result
+        if isinstance(result, str):
+            return result.rstrip(" \x00")
+        return result
+
+    def get_zip(self) -> bytes:
+        """The instance in a ZIP archive (``/tools/create-archive``), in memory."""
+        data = self._client.POST("/tools/create-archive", json={"Resources": [self._id]})
+        return bytes(data)
+
+    def download(
+        self, path: str | os.PathLike[str], *, progress: bool | None = None, **_: Any
+    ) -> Path:
+        """Stream the DICOM file to ``path`` (written under a temporary name, then renamed).
+
+        Parameters
+        ----------
+        path : path-like
+            The file to write; parent folders are created.
+        progress : bool, optional
+            Accepted for symmetry with the other levels; a single file shows no bar.
+        """
+        return self._client.stream(self._path("file"), path)
+
+    def get_nifti(self, compress: bool = False) -> bytes:
+        """The instance as NIfTI, in memory (needs Orthanc's ``neuro`` plugin)."""
+        return self._get_nifti(compress)
+
+    def download_nifti(self, path: str | os.PathLike[str], compress: bool = False) -> Path:
+        """Write the instance as NIfTI to a file or into an existing folder (``{uid}.nii``)."""
+        return self._download_nifti(path, compress)
+
+    # -- anonymize / modify ------------------------------------------------------
+
+    def anonymized_bytes(
+        self,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        keep_private_tags: bool = False,
+        private_creator: str | None = None,
+        dicom_version: str | None = None,
+    ) -> bytes:
+        """An anonymized copy of the file, as DICOM bytes; nothing is stored.
+
+        Parameters as in :meth:`Resource.anonymize`.
+        """
+        body = _modification_body(remove, replace, keep, force, True, private_creator, None, None)
+        body["KeepPrivateTags"] = keep_private_tags
+        if dicom_version is not None:
+            body["DicomVersion"] = dicom_version
+        return bytes(self._client.POST(self._path("anonymize"), json=body))
+
+    def modified_bytes(
+        self,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        remove_private_tags: bool = False,
+        private_creator: str | None = None,
+    ) -> bytes:
+        """A modified copy of the file, as DICOM bytes; nothing is stored.
+
+        Parameters as in :meth:`Resource.modify`.
+        """
+        self._check_identifier_change(replace, force)
+        body = _modification_body(remove, replace, keep, force, True, private_creator, None, None)
+        body["RemovePrivateTags"] = remove_private_tags
+        return bytes(self._client.POST(self._path("modify"), json=body))
+
+    def anonymize(
+        self,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        keep_private_tags: bool = False,
+        keep_source: bool = True,
+        priority: int = 0,
+        permissive: bool = False,
+        private_creator: str | None = None,
+        dicom_version: str | None = None,
+        timeout: float | None = None,
+        progress: bool | None = None,
+    ) -> Instance:
+        """Anonymize the instance, store the result and return the new :class:`Instance`.
+
+        Orthanc's ``/instances/{id}/anonymize`` only returns bytes; they are
+        stored with ``POST /instances``. With ``keep_source=False`` the
+        original is deleted only after the new instance is stored. For the
+        bytes alone, use :meth:`anonymized_bytes`. ``priority``,
+        ``permissive``, ``timeout`` and ``progress`` concern jobs and are
+        accepted for symmetry with the other levels.
+        """
+        data = self.anonymized_bytes(
+            remove,
+            replace,
+            keep,
+            force=force,
+            keep_private_tags=keep_private_tags,
+            private_creator=private_creator,
+            dicom_version=dicom_version,
+        )
+        return self._store_replacement(data, keep_source, "anonymized")
+
+    def modify(
+        self,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        remove_private_tags: bool = False,
+        keep_source: bool = True,
+        priority: int = 0,
+        permissive: bool = False,
+        private_creator: str | None = None,
+        timeout: float | None = None,
+        progress: bool | None = None,
+    ) -> Instance:
+        """Modify the instance, store the result and return the new :class:`Instance`.
+
+        As :meth:`anonymize`: Orthanc returns bytes, which are stored; with
+        ``keep_source=False`` the original is deleted once the new one is
+        stored (never when both have the same ID, i.e. ``keep`` held the
+        ``SOPInstanceUID`` and the server overwrote it). For the bytes alone,
+        use :meth:`modified_bytes`.
+        """
+        data = self.modified_bytes(
+            remove,
+            replace,
+            keep,
+            force=force,
+            remove_private_tags=remove_private_tags,
+            private_creator=private_creator,
+        )
+        return self._store_replacement(data, keep_source, "modified")
+
+    def _store_replacement(self, data: bytes, keep_source: bool, what: str) -> Instance:
+        answer = self._client.POST("/instances", data=data)
+        new_id = answer.get("ID") if isinstance(answer, Mapping) else None
+        if not new_id:
+            raise OrthancError(
+                f"Orthanc did not store the {what} copy of {self!r} (answer: {answer!r}); "
+                "the original was kept."
+            )
+        if not keep_source and new_id != self._id:
+            self.delete()
+        return Instance(str(new_id), self._client)
+
+    def anonymize_as_job(
+        self,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        keep_private_tags: bool = False,
+        keep_source: bool = True,
+        priority: int = 0,
+        permissive: bool = False,
+        private_creator: str | None = None,
+        dicom_version: str | None = None,
+    ) -> Job:
+        """Anonymize the instance in an Orthanc job (``/tools/bulk-anonymize``).
+
+        The job stores the new instance; its content lists it under
+        ``"Resources"``.
+        """
+        body = _modification_body(
+            remove, replace, keep, force, keep_source, private_creator, priority, permissive
+        )
+        body["KeepPrivateTags"] = keep_private_tags
+        if dicom_version is not None:
+            body["DicomVersion"] = dicom_version
+        return self._start_bulk_job("/tools/bulk-anonymize", body)
+
+    def modify_as_job(
+        self,
+        remove: Sequence[str] | None = None,
+        replace: Mapping[str, Any] | None = None,
+        keep: Sequence[str] | None = None,
+        *,
+        force: bool = False,
+        remove_private_tags: bool = False,
+        keep_source: bool = True,
+        priority: int = 0,
+        permissive: bool = False,
+        private_creator: str | None = None,
+    ) -> Job:
+        """Modify the instance in an Orthanc job (``/tools/bulk-modify``).
+
+        The job stores the new instance; its content lists it under ``"Resources"``.
+        """
+        self._check_identifier_change(replace, force)
+        body = _modification_body(
+            remove, replace, keep, force, keep_source, private_creator, priority, permissive
+        )
+        body["RemovePrivateTags"] = remove_private_tags
+        return self._start_bulk_job("/tools/bulk-modify", body)
+
+    def _start_bulk_job(self, route: str, body: dict[str, Any]) -> Job:
+        body.update({"Resources": [self._id], "Level": "Instance", "Asynchronous": True})
+        answer = self._client.POST(route, json=body)
+        return Job(str(answer["ID"]), self._client)
+
+
+def _content_part(part: str) -> str:
+    """A path component of ``/instances/{id}/content``: tags as ``gggg-eeee``, indexes as is."""
+    if part.isdigit():
+        return part
+    return tag_info(part).tag.replace(",", "-")

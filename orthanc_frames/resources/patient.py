@@ -1,0 +1,86 @@
+"""A patient on an Orthanc server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .base import Resource
+from .study import Study
+
+__all__ = ["Patient"]
+
+
+class Patient(Resource):
+    """A patient on an Orthanc server.
+
+    Parameters
+    ----------
+    id : str
+        The Orthanc ID of the patient.
+    client : Orthanc
+        The client of the server.
+    lock_children : bool
+        Keep the studies read the first time (see :class:`Resource`).
+
+    Examples
+    --------
+    >>> patient = of.Patient("0946fcb6-cf12ab43-bad958c1-bf057ad5-0fc6f54c", c)  # doctest: +SKIP
+    >>> patient.name, patient.birth_date  # doctest: +SKIP
+    ('Müller^Jürgen', datetime.date(1940, 1, 1))
+    >>> [study.date for study in patient.studies]  # doctest: +SKIP
+    """
+
+    level = "patient"
+    _route = "patients"
+    _children_key = "Studies"
+
+    @property
+    def patient_id(self) -> str | None:
+        """The DICOM ``PatientID`` (not unique across sites; :attr:`id` is Orthanc's ID)."""
+        return self._typed_main_tag("PatientID")
+
+    @property
+    def name(self) -> str | None:
+        """``PatientName``, decoded (``"Family^Given"``)."""
+        return self._typed_main_tag("PatientName")
+
+    @property
+    def birth_date(self) -> dt.date | None:
+        """``PatientBirthDate``; raises ``ValueError`` naming the raw text if it is no date."""
+        return self._typed_main_tag("PatientBirthDate")
+
+    @property
+    def sex(self) -> str | None:
+        """``PatientSex`` (``"M"``, ``"F"``, ``"O"``)."""
+        return self._typed_main_tag("PatientSex")
+
+    @property
+    def other_patient_ids(self) -> list[str]:
+        """``OtherPatientIDs`` as a list (empty when absent)."""
+        return self._typed_main_tag("OtherPatientIDs") or []
+
+    @property
+    def protected(self) -> bool:
+        """Whether the patient is protected from recycling (settable: ``p.protected = True``)."""
+        answer = self._client.GET(self._path("protected"))
+        if isinstance(answer, bytes):
+            answer = answer.decode("ascii", "replace")
+        return str(answer).strip() == "1"
+
+    @protected.setter
+    def protected(self, value: bool) -> None:
+        self._client.PUT(self._path("protected"), data=b"1" if value else b"0")
+
+    @property
+    def studies(self) -> list[Study]:
+        """The patient's studies, with their main tags, in one request."""
+        return self._child_resources(Study, "studies")
+
+    def get_patient_module(self, simplify: bool = False, short: bool = False) -> dict[str, Any]:
+        """The DICOM patient module (see :meth:`Resource.get_module`)."""
+        return self.get_module(simplify=simplify, short=short)
+
+    def remove_empty_studies(self) -> None:
+        """Drop, from the locked children, the studies left without series (and so on down)."""
+        self._remove_empty_children()
