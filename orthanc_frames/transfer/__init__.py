@@ -24,12 +24,16 @@ from .download import (
     retrieve_and_write_studies,
 )
 from .paths import UnsafePathError, join_inside, safe_component
+from .upload import RejectedFile, StoredInstance, UploadReport, upload
 
 __all__ = [
     "DownloadFormat",
     "DownloadItem",
     "DownloadReport",
+    "RejectedFile",
+    "StoredInstance",
     "UnsafePathError",
+    "UploadReport",
     "download",
     "join_inside",
     "retrieve_and_write_instances",
@@ -37,4 +41,5 @@ __all__ = [
     "retrieve_and_write_series",
     "retrieve_and_write_studies",
     "safe_component",
+    "upload",
 ]

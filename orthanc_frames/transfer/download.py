@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Literal
 
 from .._parallel import run_each
 from ..client.errors import OrthancError
+from ..resources.job import Job
 from ._layout import (
     IDENTIFIER_TAGS,
     component_name,
@@ -50,7 +50,6 @@ __all__ = [
 DownloadFormat = Literal["dicom", "zip", "nifti"]
 Status = Literal["ok", "failed", "skipped"]
 _EXTENSIONS = {"dicom": ".dcm", "zip": ".zip", "nifti": ".nii.gz"}
-_JOB_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -500,7 +499,7 @@ def _archive_job_streamer(client: Any, resource_id: str) -> Callable[[Path], Any
             "/tools/create-archive", json={"Resources": [resource_id], "Asynchronous": True}
         )
         job_id = job["ID"]
-        _wait_for_job(client, job_id, f"the ZIP archive of {resource_id}")
+        Job(job_id, client).wait_until_completion()
         try:
             return client.stream(f"/jobs/{job_id}/archive", destination)
         finally:
@@ -509,21 +508,6 @@ def _archive_job_streamer(client: Any, resource_id: str) -> Callable[[Path], Any
                 client.DELETE(f"/jobs/{job_id}/archive")
 
     return fetch
-
-
-def _wait_for_job(client: Any, job_id: str, what: str) -> dict[str, Any]:
-    while True:
-        job = client.GET(f"/jobs/{job_id}")
-        state = job.get("State")
-        if state == "Success":
-            return dict(job)
-        if state in ("Failure", "Paused"):
-            raise OrthancError(
-                f"Orthanc job {job_id} building {what} ended in state {state}: "
-                f"{job.get('ErrorDescription')} {job.get('ErrorDetails') or ''}".rstrip()
-                + ". See GET /jobs/{id} on the server, then retry the download."
-            )
-        time.sleep(_JOB_POLL_SECONDS)
 
 
 # -- public wrappers taking resource objects --------------------------------

@@ -50,7 +50,7 @@ _WINDOWS_RESERVED = frozenset(
 # Separators of every OS, characters Windows forbids, and every control character.
 _FORBIDDEN = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f-\x9f]')
 _RUNS_OF_REPLACEMENTS = re.compile(r"_{2,}")
-_WHITESPACE = re.compile(r"\s+")
+_WHITESPACE = re.compile(r"[ \t\n\r\f\v\u00a0\u2000-\u200b\u3000]+")
 
 
 K = TypeVar("K", bound=Hashable)
@@ -103,8 +103,8 @@ def _clean(value: object) -> str:
     if value is None:
         return ""
     text = unicodedata.normalize("NFC", str(value))
-    text = _FORBIDDEN.sub("_", text)
     text = _WHITESPACE.sub(" ", text)
+    text = _FORBIDDEN.sub("_", text)
     text = _RUNS_OF_REPLACEMENTS.sub("_", text)
     text = text.strip(" ._")
     text = _truncate_utf8(text, MAX_COMPONENT_BYTES).rstrip(" .")
