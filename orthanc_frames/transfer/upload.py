@@ -220,7 +220,8 @@ def upload(
 
 def _rejection(source: str, error: BaseException) -> RejectedFile:
     if isinstance(error, HTTPError):
-        reason = error.details or error.message or error.orthanc_error or str(error)
+        said = [text for text in (error.message, error.details) if isinstance(text, str) and text]
+        reason = "; ".join(dict.fromkeys(said)) or str(error)
         return RejectedFile(source, f"{reason} (HTTP {error.status})", error.status)
     if isinstance(error, OrthancError):
         return RejectedFile(source, str(error))
