@@ -52,7 +52,7 @@ def test_folder_upload_stores_every_file_and_reports_rejections(
     assert rejected.status == 400
     assert "Cannot parse an invalid DICOM file" in rejected.reason
     assert not report
-    with pytest.raises(of.OrthancError, match="notes.txt"):
+    with pytest.raises(of.OrthancError, match=r"notes\.txt"):
         report.raise_for_rejections()
 
     again = upload(fresh, folder)
