@@ -47,6 +47,7 @@ __all__ = [
     "fetch_rows",
     "load_frames",
     "normalize_row",
+    "order_columns",
 ]
 
 PARENT = {"patient": None, "study": "patient", "series": "study", "instance": "series"}
@@ -303,6 +304,23 @@ def tag_columns(
     seen = set(columns)
     others = sorted({k for r in records for k in r if k not in seen and k not in known})
     return columns + others
+
+
+def order_columns(level: str, columns: Sequence[str], extra: Sequence[str]) -> list[str]:
+    """The canonical column order of a level: links, main tags, asked tags, others, fields."""
+    fields = _FIELDS_OF_LEVEL[level]
+    links = LINKS[level]
+    main = [c for c in DEFAULT_MAIN_TAGS[level] if c in columns]
+    asked = [c for c in extra if c in columns and c not in main]
+    placed = set(links) | set(fields) | set(main) | set(asked)
+    others = sorted(c for c in columns if c not in placed)
+    return [
+        *[c for c in links if c in columns],
+        *main,
+        *asked,
+        *others,
+        *[c for c in fields if c in columns],
+    ]
 
 
 def build_frame(
