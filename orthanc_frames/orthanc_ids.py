@@ -32,6 +32,7 @@ from typing import NamedTuple
 __all__ = ["LEVELS", "OrthancIds", "orthanc_id", "orthanc_ids"]
 
 LEVELS = ("patient", "study", "series", "instance")
+_UID_NAMES = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
 class OrthancIds(NamedTuple):
@@ -84,7 +85,7 @@ def orthanc_id(
     uids = [study_uid, series_uid, sop_uid]
     while uids and uids[-1] is None:
         uids.pop()
-    names = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+    names = _UID_NAMES
     parts = ["" if patient_id is None else _clean(patient_id)]
     for name, uid in zip(names, uids, strict=False):
         text = "" if uid is None else _clean(uid)
@@ -100,14 +101,15 @@ def orthanc_id(
 
 
 def orthanc_ids(
-    patient_id: str | None, study_uid: str, series_uid: str, sop_uid: str
+    patient_id: str | None, study_uid: str | None, series_uid: str | None, sop_uid: str | None
 ) -> OrthancIds:
     """Return the Orthanc IDs of an instance and of its series, study and patient.
 
     Parameters
     ----------
-    patient_id, study_uid, series_uid, sop_uid : str
-        The four identifiers of the instance (see :func:`orthanc_id`).
+    patient_id, study_uid, series_uid, sop_uid : str or None
+        The four identifiers of the instance (see :func:`orthanc_id`); only
+        ``patient_id`` may be missing.
 
     Returns
     -------
@@ -119,6 +121,12 @@ def orthanc_ids(
     ValueError
         When a UID is missing or empty.
     """
+    for name, uid in zip(_UID_NAMES, (study_uid, series_uid, sop_uid), strict=True):
+        if uid is None or not _clean(uid):
+            raise ValueError(
+                f"{name} is missing or empty: Orthanc cannot name, and does not store, an "
+                "instance without it."
+            )
     return OrthancIds(
         patient=orthanc_id(patient_id),
         study=orthanc_id(patient_id, study_uid),

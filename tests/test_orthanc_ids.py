@@ -47,6 +47,8 @@ def test_a_uid_without_its_parents_is_refused_with_its_name() -> None:
         orthanc_id("P", None, "1.2.3")
     with pytest.raises(ValueError, match="SeriesInstanceUID"):
         orthanc_id("P", "1.2", "")
+    with pytest.raises(ValueError, match="SOPInstanceUID"):
+        orthanc_ids("P", "1.2", "1.3", None)
 
 
 def test_cohort_ids_equal_the_server_ids(cohort_server: Any, cohort_dir: Any) -> None:
