@@ -77,6 +77,8 @@ class Frames:
             k: dict(v) for k, v in (children or {}).items()
         }
         self._anchor_frame = anchor_frame
+        self.last_refresh: dict[str, Any] = {}
+        """What the last :meth:`refresh` did to the instance level (for diagnostics)."""
         self._problems = problems if problems is not None else empty_problems()
         self.key = registry.register(self)
         for level, frame in frames.items():

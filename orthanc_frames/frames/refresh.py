@@ -85,8 +85,12 @@ def refresh_frames(frames: Frames) -> None:
     held = set(frames.loaded_levels)
     has_instances = "instance" in held
     incremental = has_instances and spec.anchor != "instance" and changes is not None
-    upper = [lv for lv in ("patient", "study", "series") if lv in held or incremental]
+    # The series rows list their instances: read them even when only instances are held.
+    upper = [lv for lv in ("patient", "study", "series") if lv in held]
+    if incremental and "series" not in upper:
+        upper.append("series")
     loaded, anchor_frame = load_frames(client, spec, upper, progress=False)
+    frames.last_refresh = {"instances": "reloaded" if "instance" in held else "not loaded"}
     if "instance" in held and not incremental:
         more, anchor_frame = load_frames(
             client, spec, ["instance"], anchor_frame=anchor_frame, progress=frames._progress
@@ -94,19 +98,24 @@ def refresh_frames(frames: Frames) -> None:
         loaded.update(more)
     frames._anchor_frame = anchor_frame
 
-    problems = [frames.problems[~frames.problems["level"].isin(list(loaded))]]
+    replaced = [level for level in loaded if level in held]
+    problems = [frames.problems[~frames.problems["level"].isin(replaced)]]
     for level, part in loaded.items():
+        frames._children[level] = part.children
         if level in held:
             frames._set_frame(level, part.frame)
-        frames._children[level] = part.children
-        problems.append(problems_frame(part.problems))
+            problems.append(problems_frame(part.problems))
 
     if incremental:
         assert changes is not None
         series_children = loaded["series"].children
-        instance_frame, instance_problems, dropped = _refresh_instances(
+        instance_frame, instance_problems, dropped, stats = _refresh_instances(
             frames, series_children, changes, loaded["series"].frame
         )
+        frames.last_refresh = {
+            "instances": "incremental" if instance_frame is not None else "reloaded",
+            **stats,
+        }
         if instance_frame is None:  # too much changed
             more, _ = load_frames(
                 client, spec, ["instance"], anchor_frame=anchor_frame, progress=frames._progress
@@ -131,8 +140,8 @@ def _refresh_instances(
     series_children: dict[str, list[str]],
     changes: list[dict[str, Any]],
     series_frame: pd.DataFrame,
-) -> tuple[pd.DataFrame | None, list[Problem], set[str]]:
-    """The new instance frame, its new problems, and the IDs whose old rows were dropped."""
+) -> tuple[pd.DataFrame | None, list[Problem], set[str], dict[str, int]]:
+    """The new instance frame, its new problems, the IDs whose old rows were dropped, counts."""
     client, spec = frames.client, frames.spec
     old = frames._frames["instance"]
     series_of = {iid: sid for sid, ids in series_children.items() for iid in ids}
@@ -145,8 +154,9 @@ def _refresh_instances(
         for e in changes
         if e.get("ResourceType") == "Instance" and str(e.get("ID")) in known & current
     }
+    stats = {"new": len(new_ids), "deleted": len(deleted), "updated": len(touched)}
     if len(new_ids) + len(touched) > FULL_RELOAD_SHARE * max(len(current), 1):
-        return None, [], set()
+        return None, [], set(), stats
 
     affected = sorted({series_of[i] for i in new_ids | touched})
     uids = series_frame.loc[affected, "SeriesInstanceUID"].dropna().astype(str).tolist()
@@ -163,7 +173,7 @@ def _refresh_instances(
     kept = old.drop(index=[i for i in old.index if i in dropped])
     kept = _with_current_labels(client, kept)
     combined = _concat_aligned([kept, fresh], extra)
-    return combined, problems, dropped
+    return combined, problems, dropped, stats
 
 
 def _labelled_instances(client: Any) -> dict[str, list[str]]:

@@ -1,0 +1,118 @@
+"""refresh() equals a fresh load after uploads, deletions, label changes and a modify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import load_into
+
+import orthanc_frames as of
+from orthanc_frames.synthetic import write_cohort
+
+
+def assert_frames_equal(left: Any, right: Any) -> None:
+    assert left.loaded_levels == right.loaded_levels
+    for level in left.loaded_levels:
+        a = left.frame(level).sort_index()
+        b = right.frame(level).sort_index()
+        pd.testing.assert_frame_equal(a, b, check_like=False)
+    cols = ["level", "id", "column", "value"]
+    pd.testing.assert_frame_equal(
+        left.problems.sort_values(cols).reset_index(drop=True),
+        right.problems.sort_values(cols).reset_index(drop=True),
+    )
+
+
+@pytest.fixture
+def two_cohorts(tmp_path: Any) -> tuple[Any, Any]:
+    first = write_cohort(
+        tmp_path / "a", patients=3, studies=2, series=2, instances=6, seed=1, invalid_values=True
+    )
+    second = write_cohort(tmp_path / "b", patients=1, studies=1, series=1, instances=3, seed=2)
+    return first, second
+
+
+def _client(server: Any, **kw: Any) -> of.Orthanc:
+    return of.Orthanc(server.url, username="orthanc", password="orthanc", **kw)
+
+
+def _mutate(c: Any, second: Any) -> None:
+    """Uploads, deletions at several levels, label changes, a modify."""
+    for path in second.files:
+        c.post_instances(data=path.read_bytes())
+    patients = sorted(c.get_patients())
+    studies = sorted(c.get_studies())
+    c.delete_patients_id(patients[0])
+    remaining_series = sorted(c.get_series())
+    c.delete_series_id(remaining_series[0])
+    instances = sorted(c.get_instances())
+    c.delete_instances_id(instances[0])
+    studies = sorted(c.get_studies())
+    c.put_studies_id_labels_label(studies[0], "reviewed")
+    c.put_series_id_labels_label(remaining_series[-1], "keep")
+    c.put_instances_id_labels_label(instances[-1], "key-image")
+    c.put_patients_id_labels_label(sorted(c.get_patients())[-1], "vip")
+    c.post_studies_id_modify(
+        studies[-1], json={"Replace": {"StudyDescription": "modified"}, "Force": True}
+    )
+
+
+def test_refresh_equals_a_fresh_load_after_changes(empty_server: Any, two_cohorts: Any) -> None:
+    first, second = two_cohorts
+    load_into(empty_server, first.outdir)
+    with _client(empty_server) as c:
+        c.put_instances_id_labels_label(sorted(c.get_instances())[1], "old-label")
+        f = c.frames(tags={"series": ["SliceThickness"]})
+        before = len(f.instances)
+        c.delete_instances_id_labels_label(sorted(c.get_instances())[1], "old-label")
+        _mutate(c, second)
+        assert f.refresh() is f
+        assert f.last_refresh["instances"] == "incremental"
+        assert f.last_refresh["new"] and f.last_refresh["deleted"]
+        fresh = c.frames(tags={"series": ["SliceThickness"]})
+        assert len(fresh.instances) != before  # the test changed something
+        assert_frames_equal(f, fresh)
+        assert "modified" in set(f.studies["StudyDescription"].dropna())
+        assert f.instances["labels"].map(len).sum() == 1
+
+
+def test_refresh_with_a_filter_and_lazy_levels(empty_server: Any, two_cohorts: Any) -> None:
+    first, second = two_cohorts
+    load_into(empty_server, first.outdir)
+    with _client(empty_server) as c:
+        f = c.frames(query={"Modality": "CT"}, levels=("study", "series", "instance"))
+        _mutate(c, second)
+        f.refresh()
+        fresh = c.frames(query={"Modality": "CT"}, levels=("study", "series", "instance"))
+        assert_frames_equal(f, fresh)
+
+
+def test_refresh_cost_is_small_when_little_changed(empty_server: Any, tmp_path: Any) -> None:
+    from test_paging import CountingTransport
+
+    cohort = write_cohort(tmp_path / "c", patients=2, studies=2, series=2, instances=10, seed=3)
+    extra = write_cohort(tmp_path / "d", patients=1, studies=1, series=1, instances=1, seed=4)
+    load_into(empty_server, cohort.outdir)
+    transport = CountingTransport()
+    with _client(empty_server, transport=transport) as c:
+        f = c.frames(workers=1)
+        c.post_instances(data=extra.files[0].read_bytes())
+        transport.routes.clear()
+        f.refresh()
+        refresh_routes = list(transport.routes)
+        transport.routes.clear()
+        fresh = c.frames(workers=1)
+        assert_frames_equal(f, fresh)
+    # The refresh reads no instance page besides the one new series.
+    assert not any(r.startswith("/instances/") for r in refresh_routes)
+    assert refresh_routes.count("/tools/find") <= 3 + 1 + 1
+
+
+def test_refresh_needs_a_server(client: Any, tmp_path: Any) -> None:
+    f = client.frames(levels=["patient"])
+    f.to_parquet(tmp_path / "snap")
+    offline = of.Frames.read_parquet(tmp_path / "snap")
+    with pytest.raises(ValueError, match="no server"):
+        offline.refresh()
