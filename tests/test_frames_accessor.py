@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import PASSWORD, USERNAME, load_into
 
@@ -28,7 +29,7 @@ ROUTES = {
     "series": "/series",
     "instance": "/instances",
 }
-RESULT_DTYPE = pd.StringDtype("pyarrow")
+RESULT_DTYPE = pd.ArrowDtype(pa.string())
 
 
 def linked_frame(client: of.Orthanc, level: str) -> pd.DataFrame:

@@ -33,11 +33,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from .. import transfer
 from .._parallel import Outcome, run_each
 from .._progress import progress_bar
 from ..client import NotFound, OrthancError
+from ..resources import RESOURCE_CLASSES
 from ..resources.job import Job
 from .registry import LEVELS
 
@@ -60,7 +62,7 @@ __all__ = [
 RESULT_COLUMNS = ("status", "error")
 """Columns of every result frame (``new_id`` is added by anonymize and modify)."""
 
-_STRING = pd.StringDtype("pyarrow")
+_STRING = pd.ArrowDtype(pa.string())  # as every text column of the frames
 _ROUTE_OF_LEVEL = {
     "patient": "patients",
     "study": "studies",
@@ -286,39 +288,11 @@ def _wait_for_job(client: Any, job_id: str, what: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Modification:
-    """What to change and how, as Orthanc's ``/anonymize`` or ``/modify`` body."""
+    """An anonymize or modify call of the resource classes, and whether to keep sources."""
 
     operation: str  # "anonymize" | "modify"
-    body: dict[str, Any]
+    options: dict[str, Any]
     keep_source: bool
-
-
-def _modification_body(
-    *,
-    replace: Mapping[str, Any] | None,
-    remove: Sequence[str] | None,
-    keep: Sequence[str] | None,
-    force: bool,
-    private_tags_option: tuple[str, bool],
-    priority: int,
-    permissive: bool,
-    private_creator: str | None,
-    dicom_version: str | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"Force": force, "Priority": priority, "Permissive": permissive}
-    if replace:
-        body["Replace"] = dict(replace)
-    if remove:
-        body["Remove"] = list(remove)
-    if keep:
-        body["Keep"] = list(keep)
-    name, value = private_tags_option
-    body[name] = value
-    if private_creator is not None:
-        body["PrivateCreator"] = private_creator
-    if dicom_version is not None:
-        body["DicomVersion"] = dicom_version
-    return body
 
 
 def _instance_count(client: Any, level: str, identifier: str) -> int:
@@ -329,17 +303,13 @@ def _instance_count(client: Any, level: str, identifier: str) -> int:
 
 
 def _modify_one(client: Any, level: str, identifier: str, change: _Modification) -> str:
-    """Create the modified copy of one resource; delete the source if asked and safe."""
+    """Create the modified copy of one resource; delete the source if asked and proven safe."""
     expected = None if change.keep_source else _instance_count(client, level, identifier)
-    route = f"{_route(level, identifier)}/{change.operation}"
-    if level == "instance":
-        # Orthanc only answers the new file at instance level: store it ourselves.
-        dicom = client.POST(route, json=change.body)
-        new_id = str(client.POST("/instances", data=dicom)["ID"])
-    else:
-        job = client.POST(route, json={**change.body, "Asynchronous": True})
-        content = _wait_for_job(client, job["ID"], f"{change.operation} {level} {identifier}")
-        new_id = str(content["ID"])
+    source = RESOURCE_CLASSES[level](identifier, client)
+    # The copy is always made with the source kept: the source is deleted
+    # here, and only once the copy is proven complete.
+    copy = getattr(source, change.operation)(**change.options, keep_source=True, progress=False)
+    new_id = str(copy.id)
     if expected is not None and new_id != identifier:
         stored = _instance_count(client, level, new_id)
         if stored != expected:
@@ -432,18 +402,18 @@ def anonymize(
     pandas.DataFrame
         Result frame with ``new_id``, the ID of the anonymized copy.
     """
-    body = _modification_body(
-        replace=replace,
-        remove=remove,
-        keep=keep,
-        force=force,
-        private_tags_option=("KeepPrivateTags", keep_private_tags),
-        priority=priority,
-        permissive=permissive,
-        private_creator=private_creator,
-        dicom_version=dicom_version,
-    )
-    change = _Modification("anonymize", body, keep_source)
+    options = {
+        "replace": replace,
+        "remove": remove,
+        "keep": keep,
+        "force": force,
+        "keep_private_tags": keep_private_tags,
+        "priority": priority,
+        "permissive": permissive,
+        "private_creator": private_creator,
+        "dicom_version": dicom_version,
+    }
+    change = _Modification("anonymize", options, keep_source)
     return _run_modification(client, level, ids, change, workers, progress)
 
 
@@ -494,17 +464,17 @@ def modify(
     pandas.DataFrame
         Result frame with ``new_id``.
     """
-    body = _modification_body(
-        replace=replace,
-        remove=remove,
-        keep=keep,
-        force=force,
-        private_tags_option=("RemovePrivateTags", remove_private_tags),
-        priority=priority,
-        permissive=permissive,
-        private_creator=private_creator,
-    )
-    change = _Modification("modify", body, keep_source)
+    options = {
+        "replace": replace,
+        "remove": remove,
+        "keep": keep,
+        "force": force,
+        "remove_private_tags": remove_private_tags,
+        "priority": priority,
+        "permissive": permissive,
+        "private_creator": private_creator,
+    }
+    change = _Modification("modify", options, keep_source)
     return _run_modification(client, level, ids, change, workers, progress)
 
 
