@@ -1,0 +1,578 @@
+"""DICOM networking through Orthanc: remote modalities and Orthanc peers.
+
+A :class:`Modality` is a DICOM node the server knows (``/modalities``):
+Orthanc talks DICOM to it on our behalf, C-ECHO, C-FIND, C-MOVE, C-GET and
+C-STORE. A :class:`Peer` is another Orthanc server it knows
+(``/peers``), reached over HTTP.
+
+Examples
+--------
+>>> pacs = Modality(c, "PACS")  # doctest: +SKIP
+>>> if pacs.echo():  # doctest: +SKIP
+...     answers = pacs.find("Study", {"PatientID": "123*", "StudyDate": ""})
+...     answers.retrieve()  # C-MOVE everything found to this Orthanc
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, overload
+
+from ..client._core import quote_segment
+from ..client.errors import HTTPError, NotFound
+from .job import Job
+
+if TYPE_CHECKING:
+    from ..client import Orthanc
+
+__all__ = [
+    "EchoResult",
+    "Modality",
+    "Peer",
+    "QueryAnswers",
+    "RemoteModality",
+    "list_modalities",
+    "list_peers",
+]
+
+_LEVELS = {"patient": "Patient", "study": "Study", "series": "Series", "instance": "Instance"}
+
+
+def _orthanc_level(level: str) -> str:
+    try:
+        return _LEVELS[str(level).strip().lower()]
+    except KeyError:
+        raise ValueError(
+            f"Unknown query level {level!r}; use 'Patient', 'Study', 'Series' or 'Instance'."
+        ) from None
+
+
+def _resource_ids(resources: Any) -> list[str]:
+    """IDs from one ID, one resource object, or an iterable of either."""
+    if isinstance(resources, str) or hasattr(resources, "id"):
+        resources = [resources]
+    ids = [item if isinstance(item, str) else item.id for item in resources]
+    if not ids:
+        raise ValueError("No resources given to send.")
+    return ids
+
+
+def _server_says(error: HTTPError) -> str:
+    said = [text for text in (error.message, error.details) if isinstance(text, str) and text]
+    return "; ".join(dict.fromkeys(said)) or str(error)
+
+
+@dataclass(frozen=True)
+class EchoResult:
+    """The outcome of a C-ECHO (or of a peer's connectivity check).
+
+    Truthy when the remote side answered, so ``if modality.echo():`` reads
+    naturally.
+
+    Attributes
+    ----------
+    ok : bool
+        The remote side answered.
+    target : str
+        The modality or peer name.
+    reason : str or None
+        Why it failed, in Orthanc's words (unknown name, connection
+        refused, association rejected, timeout...).
+    """
+
+    ok: bool
+    target: str
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class QueryAnswers(Sequence[dict[str, Any]]):
+    """The answers of one C-FIND, fetched in a single request.
+
+    A sequence of dicts (DICOM keyword to value, as the remote modality
+    answered). The query stays on the server, so the answers can still be
+    retrieved with :meth:`retrieve`.
+
+    Attributes
+    ----------
+    query_id : str
+        Orthanc's ID of the query (``/queries/{id}``).
+    modality : Modality
+        Who was asked.
+    level : str or None
+        ``"Patient"``, ``"Study"``, ``"Series"`` or ``"Instance"``.
+    """
+
+    def __init__(
+        self,
+        modality: Modality,
+        query_id: str,
+        answers: Sequence[Mapping[str, Any]],
+        level: str | None = None,
+    ) -> None:
+        self.modality = modality
+        self.query_id = query_id
+        self.level = level
+        self._answers = [dict(answer) for answer in answers]
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        return self._answers[index]
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._answers)
+
+    def __repr__(self) -> str:
+        return (
+            f"QueryAnswers({len(self)} {self.level or ''} answer(s) from "
+            f"{self.modality.name!r}, query {self.query_id})"
+        )
+
+    def retrieve(
+        self,
+        target_aet: str | None = None,
+        *,
+        method: str | None = None,
+        asynchronous: bool = False,
+        timeout: float | None = None,
+        permissive: bool = False,
+    ) -> dict[str, Any] | Job:
+        """Retrieve every answer (``/queries/{id}/retrieve``).
+
+        Parameters
+        ----------
+        target_aet : str, optional
+            Where the modality sends the data (C-MOVE). Default: this
+            Orthanc's own AET.
+        method : {"move", "get"}, optional
+            Force C-MOVE or C-GET; default: the modality's configuration.
+        asynchronous : bool
+            Return a :class:`~orthanc_frames.resources.job.Job` at once
+            instead of waiting.
+        timeout : float, optional
+            DICOM timeout of the operation, in seconds.
+        permissive : bool
+            Go on after a failed sub-operation.
+
+        Returns
+        -------
+        dict or Job
+            The job's result (synchronous) or the job.
+        """
+        body: dict[str, Any] = {"Permissive": permissive}
+        if target_aet is not None:
+            body["TargetAet"] = target_aet
+        if method is not None:
+            body["RetrieveMethod"] = _retrieve_method(method)
+        if timeout is not None:
+            body["Timeout"] = timeout
+        client = self.modality.client
+        route = f"/queries/{quote_segment(self.query_id)}/retrieve"
+        return _run(client, route, body, asynchronous)
+
+
+def _retrieve_method(method: str) -> str:
+    methods = {"move": "C-MOVE", "c-move": "C-MOVE", "get": "C-GET", "c-get": "C-GET"}
+    try:
+        return methods[method.lower()]
+    except KeyError:
+        raise ValueError(f"Unknown retrieve method {method!r}; use 'move' or 'get'.") from None
+
+
+def _run(client: Orthanc, route: str, body: dict[str, Any], asynchronous: bool) -> Any:
+    if asynchronous:
+        answer = client.POST(route, json={**body, "Asynchronous": True})
+        return Job(answer["ID"], client)
+    return client.POST(route, json={**body, "Synchronous": True})
+
+
+class Modality:
+    """A DICOM modality known to the server (``/modalities/{name}``).
+
+    ``RemoteModality`` is the same class under pyorthanc's name.
+
+    Parameters
+    ----------
+    client : Orthanc
+        The server that talks DICOM to the modality.
+    name : str
+        The modality's symbolic name in the server's configuration
+        (``DicomModalities``), e.g. ``"PACS"``; not its AET.
+
+    Examples
+    --------
+    >>> pacs = Modality(c, "PACS")  # doctest: +SKIP
+    >>> pacs.echo()  # doctest: +SKIP
+    EchoResult(ok=True, target='PACS', reason=None)
+    """
+
+    def __init__(self, client: Orthanc, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(
+                f"A modality needs its symbolic name (a non-empty string), not {name!r}."
+            )
+        self.client = client
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Modality({self.name!r} on {self.client.url})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Modality)
+            and other.name == self.name
+            and other.client.url == self.client.url
+        )
+
+    def __hash__(self) -> int:
+        return hash(("modality", self.client.url, self.name))
+
+    def _route(self, action: str) -> str:
+        return f"/modalities/{quote_segment(self.name)}/{action}"
+
+    @property
+    def configuration(self) -> dict[str, Any]:
+        """The server's configuration of this modality (AET, host, port, permissions)."""
+        return dict(self.client.GET(self._route("configuration")))
+
+    def echo(self, timeout: float | None = None, check_find: bool | None = None) -> EchoResult:
+        """C-ECHO: check that the modality answers.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait for the association.
+        check_find : bool, optional
+            Also issue a dummy C-FIND, to check that the modality accepts
+            queries from this server (default: the server's configuration).
+
+        Returns
+        -------
+        EchoResult
+            Truthy on success; ``.reason`` says why it failed otherwise.
+            Errors reaching the Orthanc server itself are raised, not returned.
+        """
+        body: dict[str, Any] = {}
+        if timeout is not None:
+            body["Timeout"] = timeout
+        if check_find is not None:
+            body["CheckFind"] = check_find
+        try:
+            self.client.POST(self._route("echo"), json=body)
+        except NotFound as error:
+            return EchoResult(
+                False,
+                self.name,
+                f"The server knows no modality named {self.name!r} ({_server_says(error)}); "
+                "list them with list_modalities(client).",
+            )
+        except HTTPError as error:
+            return EchoResult(False, self.name, _server_says(error))
+        return EchoResult(True, self.name)
+
+    def find(
+        self,
+        level: str,
+        query: Mapping[str, Any],
+        *,
+        normalize: bool = True,
+        timeout: float | None = None,
+    ) -> QueryAnswers:
+        """C-FIND: ask the modality which resources match ``query``.
+
+        Parameters
+        ----------
+        level : str
+            ``"Patient"``, ``"Study"``, ``"Series"`` or ``"Instance"``.
+        query : mapping
+            DICOM keyword to value (wildcards ``*``/``?``, date ranges
+            ``20200101-20201231``); an empty value asks the modality to return
+            that tag.
+        normalize : bool
+            Let Orthanc drop tags that do not belong to ``level``.
+        timeout : float, optional
+            DICOM timeout in seconds.
+
+        Returns
+        -------
+        QueryAnswers
+            The answers, read with one request whatever their number.
+        """
+        body: dict[str, Any] = {
+            "Level": _orthanc_level(level),
+            "Query": dict(query),
+            "Normalize": normalize,
+        }
+        if timeout is not None:
+            body["Timeout"] = timeout
+        started = self.client.POST(self._route("query"), json=body)
+        return self.get_query_answers(started["ID"], level=body["Level"])
+
+    def query(
+        self,
+        level: str | Mapping[str, Any],
+        query: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> QueryAnswers:
+        """C-FIND, as :meth:`find`; also accepts pyorthanc's single body.
+
+        ``query("Study", {"PatientID": "1*"})`` and
+        ``query({"Level": "Study", "Query": {"PatientID": "1*"}})`` are the same.
+        """
+        if isinstance(level, Mapping):
+            return self.find(level["Level"], level.get("Query", {}), **options)
+        return self.find(level, query or {}, **options)
+
+    def get_query_answers(self, query_id: str, level: str | None = None) -> QueryAnswers:
+        """The answers of an earlier query, read in one request.
+
+        Parameters
+        ----------
+        query_id : str
+            The ID of the query (``QueryAnswers.query_id``, or from ``/queries``).
+        level : str, optional
+            The query's level, when known (saves a request otherwise spent on it).
+        """
+        route = f"/queries/{quote_segment(query_id)}"
+        answers = self.client.GET(f"{route}/answers", params={"expand": True, "simplify": True})
+        if level is None:
+            level = str(self.client.GET(f"{route}/level"))
+        return QueryAnswers(self, query_id, answers or [], level)
+
+    def move(
+        self,
+        level: str,
+        resources: Mapping[str, Any] | Iterable[Mapping[str, Any]] | QueryAnswers,
+        target_aet: str | None = None,
+        *,
+        asynchronous: bool = False,
+        timeout: float | None = None,
+        permissive: bool = False,
+    ) -> dict[str, Any] | Job:
+        """C-MOVE: have the modality send resources to ``target_aet``.
+
+        Parameters
+        ----------
+        level : str
+            Level of the resources.
+        resources : dict, list of dicts, or QueryAnswers
+            Identifying tags of each resource, e.g.
+            ``{"StudyInstanceUID": "1.2.3"}``; or the answers of :meth:`find`.
+        target_aet : str, optional
+            Destination AET, which the modality must know. Default: this
+            Orthanc (a retrieve).
+        asynchronous : bool
+            Return a :class:`~orthanc_frames.resources.job.Job` at once.
+        timeout : float, optional
+            DICOM timeout in seconds.
+        permissive : bool
+            Go on after a failed sub-operation.
+
+        Returns
+        -------
+        dict or Job
+            The job's result (synchronous) or the job.
+        """
+        if isinstance(resources, QueryAnswers):
+            return resources.retrieve(
+                target_aet,
+                method="move",
+                asynchronous=asynchronous,
+                timeout=timeout,
+                permissive=permissive,
+            )
+        body = self._retrieve_body(level, resources, timeout, permissive)
+        if target_aet is not None:
+            body["TargetAet"] = target_aet
+        return _run(self.client, self._route("move"), body, asynchronous)
+
+    def get(
+        self,
+        level: str,
+        resources: Mapping[str, Any] | Iterable[Mapping[str, Any]],
+        *,
+        asynchronous: bool = False,
+        timeout: float | None = None,
+        permissive: bool = False,
+    ) -> dict[str, Any] | Job:
+        """C-GET: fetch resources from the modality into this server.
+
+        Parameters as in :meth:`move` (no target: the data comes here);
+        the identifying tags may not hold wildcards.
+        """
+        body = self._retrieve_body(level, resources, timeout, permissive)
+        return _run(self.client, self._route("get"), body, asynchronous)
+
+    @staticmethod
+    def _retrieve_body(
+        level: str,
+        resources: Mapping[str, Any] | Iterable[Mapping[str, Any]],
+        timeout: float | None,
+        permissive: bool,
+    ) -> dict[str, Any]:
+        items = [resources] if isinstance(resources, Mapping) else list(resources)
+        if not items:
+            raise ValueError("No resources given to retrieve.")
+        body: dict[str, Any] = {
+            "Level": _orthanc_level(level),
+            "Resources": [dict(item) for item in items],
+            "Permissive": permissive,
+        }
+        if timeout is not None:
+            body["Timeout"] = timeout
+        return body
+
+    def store(
+        self,
+        resources: Any,
+        *,
+        asynchronous: bool = False,
+        timeout: float | None = None,
+        permissive: bool = False,
+        storage_commitment: bool = False,
+    ) -> dict[str, Any] | Job:
+        """C-STORE: send resources of this server to the modality.
+
+        Parameters
+        ----------
+        resources : str, resource, or iterable of these
+            Orthanc IDs (any level) or objects with an ``.id``.
+        asynchronous : bool
+            Return a :class:`~orthanc_frames.resources.job.Job` at once.
+        timeout : float, optional
+            DICOM timeout in seconds.
+        permissive : bool
+            Go on after an instance failed.
+        storage_commitment : bool
+            Ask the modality to commit to storing what it received.
+
+        Returns
+        -------
+        dict or Job
+            Orthanc's report (``InstancesCount``, ``FailedInstancesCount``...)
+            or the job.
+        """
+        body: dict[str, Any] = {
+            "Resources": _resource_ids(resources),
+            "Permissive": permissive,
+            "StorageCommitment": storage_commitment,
+        }
+        if timeout is not None:
+            body["Timeout"] = timeout
+        return _run(self.client, self._route("store"), body, asynchronous)
+
+
+RemoteModality = Modality
+"""pyorthanc's name of :class:`Modality`."""
+
+
+class Peer:
+    """Another Orthanc server known to this one (``/peers/{name}``).
+
+    Parameters
+    ----------
+    client : Orthanc
+        The server that knows the peer.
+    name : str
+        The peer's symbolic name in the server's configuration (``OrthancPeers``).
+    """
+
+    def __init__(self, client: Orthanc, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"A peer needs its symbolic name (a non-empty string), not {name!r}.")
+        self.client = client
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Peer({self.name!r} on {self.client.url})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Peer)
+            and other.name == self.name
+            and other.client.url == self.client.url
+        )
+
+    def __hash__(self) -> int:
+        return hash(("peer", self.client.url, self.name))
+
+    def _route(self, action: str) -> str:
+        return f"/peers/{quote_segment(self.name)}/{action}"
+
+    def system(self) -> dict[str, Any]:
+        """The peer's ``/system`` (name, version, AET), asked through this server."""
+        return dict(self.client.GET(self._route("system")))
+
+    def echo(self) -> EchoResult:
+        """Check that the server reaches the peer (its ``/system`` answers)."""
+        try:
+            self.system()
+        except NotFound as error:
+            return EchoResult(
+                False,
+                self.name,
+                f"The server knows no peer named {self.name!r} ({_server_says(error)}); "
+                "list them with list_peers(client).",
+            )
+        except HTTPError as error:
+            return EchoResult(False, self.name, _server_says(error))
+        return EchoResult(True, self.name)
+
+    def store(
+        self,
+        resources: Any,
+        *,
+        asynchronous: bool = False,
+        compress: bool = False,
+        transcode: str | None = None,
+        permissive: bool = False,
+    ) -> dict[str, Any] | Job:
+        """Send resources of this server to the peer over HTTP.
+
+        Parameters
+        ----------
+        resources : str, resource, or iterable of these
+            Orthanc IDs (any level) or objects with an ``.id``.
+        asynchronous : bool
+            Return a :class:`~orthanc_frames.resources.job.Job` at once.
+        compress : bool
+            Gzip the instances on the way.
+        transcode : str, optional
+            Transfer syntax UID to transcode to before sending.
+        permissive : bool
+            Go on after an instance failed.
+
+        Returns
+        -------
+        dict or Job
+            Orthanc's report or the job.
+        """
+        body: dict[str, Any] = {
+            "Resources": _resource_ids(resources),
+            "Compress": compress,
+            "Permissive": permissive,
+        }
+        if transcode is not None:
+            body["Transcode"] = transcode
+        return _run(self.client, self._route("store"), body, asynchronous)
+
+
+def list_modalities(client: Orthanc) -> list[Modality]:
+    """The DICOM modalities the server knows, as :class:`Modality` objects."""
+    return [Modality(client, name) for name in client.GET("/modalities") or []]
+
+
+def list_peers(client: Orthanc) -> list[Peer]:
+    """The Orthanc peers the server knows, as :class:`Peer` objects."""
+    return [Peer(client, name) for name in client.GET("/peers") or []]
