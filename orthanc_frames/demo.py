@@ -50,9 +50,11 @@ __all__ = [
     "demo_connection",
     "main",
     "serve",
+    "server_env",
     "start_demo_server",
     "stop",
     "write_demo_cohort",
+    "write_env_file",
 ]
 
 DEMO_NAME = "ORTHANC_FRAMES_DEMO"
@@ -179,6 +181,28 @@ def server_env(server: LocalOrthanc) -> dict[str, str]:
     if server.auth is not None:
         env["ORTHANC_USERNAME"], env["ORTHANC_PASSWORD"] = server.auth
     return env
+
+
+def write_env_file(path: str | os.PathLike[str], server: LocalOrthanc) -> Path:
+    """Write ``export NAME=value`` lines of :func:`server_env` to ``path``, readable by its owner only.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to (over)write, with mode 0600: it holds the password.
+    server : LocalOrthanc
+        The server to describe.
+
+    Returns
+    -------
+    Path
+        ``path``: ``source`` it in a shell.
+    """
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in server_env(server).items()]
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as env_file:
+        env_file.write("\n".join(lines) + "\n")
+    return Path(path)
 
 
 @dataclass
@@ -356,10 +380,7 @@ def serve(workdir: str | os.PathLike[str], *, binary: str | None = None) -> Path
         return env_path
     server = start_demo_server(root, binary=binary)
     assert server.pid is not None
-    lines = [f"export {key}={shlex.quote(value)}" for key, value in server_env(server).items()]
-    descriptor = os.open(env_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as env_file:
-        env_file.write("\n".join(lines) + "\n")
+    write_env_file(env_path, server)
     (root / PID_FILE).write_text(f"{server.pid}\n")
     return env_path
 
