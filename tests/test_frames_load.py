@@ -65,7 +65,7 @@ def test_dtypes_follow_the_vr(frames: Any) -> None:
     assert p["PatientName"].dtype == pd.ArrowDtype(pa.string())
     assert i["labels"].dtype == pd.ArrowDtype(pa.list_(pa.string()))
     assert se["is_stable"].dtype == pd.ArrowDtype(pa.bool_())
-    assert se["last_update"].dtype.pyarrow_dtype == pa.timestamp("s")
+    assert se["last_update"].dtype.pyarrow_dtype == pa.timestamp("us")
     assert i["file_size"].dtype == pd.ArrowDtype(pa.int64())
     assert (i["file_size"] > 0).all()
     assert i["index_in_series"].notna().all()

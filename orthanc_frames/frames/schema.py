@@ -56,7 +56,7 @@ STRING = pd.ArrowDtype(pa.string())
 LIST_OF_STRINGS = pd.ArrowDtype(pa.list_(pa.string()))
 INT64 = pd.ArrowDtype(pa.int64())
 BOOL = pd.ArrowDtype(pa.bool_())
-TIMESTAMP = pd.ArrowDtype(pa.timestamp("s"))
+TIMESTAMP = pd.ArrowDtype(pa.timestamp("us"))  # Parquet has no second unit
 
 ORTHANC_FIELDS: Mapping[str, pd.ArrowDtype] = {
     "patient": STRING,
