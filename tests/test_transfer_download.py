@@ -18,7 +18,14 @@ from orthanc_frames.local_server import LocalOrthanc
 from orthanc_frames.orthanc_ids import orthanc_id
 from orthanc_frames.synthetic import CohortSummary
 from orthanc_frames.transfer import download, retrieve_and_write_series, upload
-from orthanc_frames.transfer._layout import layout_rows, selected_resources
+from orthanc_frames.transfer._layout import (
+    LAYOUT_TAGS,
+    LayoutRow,
+    _rows_level_by_level,
+    _rows_with_requested_tags,
+    layout_rows,
+    selected_resources,
+)
 
 
 class CountingTransport(httpx.BaseTransport):
@@ -250,18 +257,47 @@ def test_nifti_download_is_readable_with_the_right_shape(
 def test_retrieve_and_write_series_takes_resource_objects(
     client: of.Orthanc, tmp_path: Path
 ) -> None:
-    class SeriesLike:
-        level = "series"
-
-        def __init__(self, id: str, client: of.Orthanc) -> None:
-            self.id, self.client = id, client
-
-    chosen = [SeriesLike(series_id, client) for series_id in client.get_series()[:2]]
-    report = retrieve_and_write_series(chosen, tmp_path)
+    chosen = [of.Series(series_id, client) for series_id in client.get_series()[:2]]
+    report = retrieve_and_write_series(chosen, tmp_path, progress=True)
     assert len(report.ok) == 8
     assert {record["id"] for record in report.by_source()} == {s.id for s in chosen}
     with pytest.raises(ValueError, match="given a study"):
-        retrieve_and_write_series([type("S", (SeriesLike,), {"level": "study"})("x", client)], ".")
+        retrieve_and_write_series([of.Study(client.get_studies()[0], client)], tmp_path)
+
+
+def test_every_row_strategy_finds_the_same_layout(
+    client: of.Orthanc, cohort_dir: CohortSummary
+) -> None:
+    # The strategies of servers without ResponseContent (1.11-1.12.4) and
+    # without RequestedTags (before 1.11) run on this server too: their
+    # requests are valid there, so their answers can be compared.
+    patients = [orthanc_id(patient_id) for patient_id in cohort_dir.patient_ids]
+    values = sorted(cohort_dir.patient_ids)
+    rows = {
+        "extended": list(
+            _rows_with_requested_tags(client, "PatientID", values, "instance", True, 7)
+        ),
+        "expand": list(
+            _rows_with_requested_tags(client, "PatientID", values, "instance", False, 7)
+        ),
+        "per-level": list(_rows_level_by_level(client, "PatientID", values, "instance", 7)),
+    }
+
+    def layout(found: list[LayoutRow]) -> dict[str, Any]:
+        return {
+            row.ids["instance"]: (
+                row.ids,
+                row.file_size,
+                {tag: row.tags.get(tag) for tags in LAYOUT_TAGS.values() for tag in tags},
+            )
+            for row in found
+        }
+
+    expected = layout(rows["extended"])
+    assert len(expected) == cohort_dir.instances
+    assert {row.ids["patient"] for row in rows["extended"]} == set(patients)
+    assert layout(rows["expand"]) == expected
+    assert layout(rows["per-level"]) == expected
 
 
 def test_hostile_dicom_values_cannot_write_outside_the_download_folder(
