@@ -109,6 +109,31 @@ def test_dicom_download_writes_every_instance_in_the_layout(
     assert {record["status"] for record in report.by_source()} == {"ok"}
 
 
+@pytest.mark.parametrize("level", ["patient", "study", "series", "instance"])
+def test_dicom_download_of_each_level_writes_exactly_its_instances(
+    client: of.Orthanc, tmp_path: Path, level: str
+) -> None:
+    route = {"patient": "patients", "study": "studies", "series": "series"}.get(level, "instances")
+    chosen = client.GET(f"/{route}")[1:3]
+    expected = set()
+    for resource_id in chosen:
+        if level == "instance":
+            expected.add(client.GET(f"/instances/{resource_id}")["MainDicomTags"]["SOPInstanceUID"])
+        else:
+            expected |= {
+                answer["MainDicomTags"]["SOPInstanceUID"]
+                for answer in client.GET(f"/{route}/{resource_id}/instances")
+            }
+
+    report = download(client, level, chosen, tmp_path)
+
+    files = _files(tmp_path)
+    assert {pydicom.dcmread(path).SOPInstanceUID for path in files} == expected
+    assert len(files) == len(expected) == len(report.ok)
+    assert {item.source for item in report.items} == set(chosen)
+    assert all(len(path.relative_to(tmp_path).parts) == 4 for path in files)
+
+
 def test_dicom_download_costs_requests_per_page_not_per_resource(
     cohort_server: LocalOrthanc, cohort_dir: CohortSummary, tmp_path: Path
 ) -> None:
