@@ -12,6 +12,8 @@ Start with :class:`Orthanc` (or :meth:`Orthanc.from_env`) and ``c.frames()``.
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
 
 from .client import (
@@ -79,6 +81,17 @@ from .transfer import (
     upload,
 )
 
+
+def browse(frames_or_df: Any, **kwargs: Any) -> Any:
+    """Open an ipywidgets browser on frames or on a linked selection of them.
+
+    See :func:`orthanc_frames.widgets.browse` (needs the ``widgets`` extra).
+    """
+    from .widgets import browse as _browse
+
+    return _browse(frames_or_df, **kwargs)
+
+
 __all__ = [
     "AsyncOrthanc",
     "BadRequest",
@@ -117,6 +130,7 @@ __all__ = [
     "UnsupportedByServer",
     "UploadReport",
     "__version__",
+    "browse",
     "download",
     "find_and_filter_instances",
     "find_and_filter_patients",
