@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..client.errors import OrthancError
-from ..dicom_tags import main_tags, parse_value, tag_info, typed_tags
+from ..dicom_tags import parse_value, tag_info, typed_tags
 from ._orthanc_time import parse_orthanc_timestamp
 from .job import Job
 
@@ -745,12 +745,3 @@ def _modification_body(
     if private_creator is not None:
         body["PrivateCreator"] = private_creator
     return body
-
-
-def _identifying_tag(level: str) -> str:
-    return _IDENTIFYING_TAG[level]
-
-
-def _main_tags_of(level: str, tags: Mapping[str, Any]) -> dict[str, Any]:
-    """The main tags of ``level`` found in ``tags`` (e.g. a find row's RequestedTags)."""
-    return {name: tags[name] for name in main_tags(level) if name in tags}
