@@ -1,0 +1,243 @@
+"""Benchmark of Frames: load vs the raw HTTP floor, vs a per-resource walk, refresh, memory.
+
+Not a test: it prints ratios measured in one run and writes them as JSON.
+
+    python benchmarks/bench_frames.py                 # ~20,000 instances, local Orthanc
+    python benchmarks/bench_frames.py --small         # ~200 instances, seconds
+    python benchmarks/bench_frames.py --url http://127.0.0.1:8042 --username u --password p
+    python benchmarks/bench_frames.py --small --out figures.json
+
+Without ``--url`` a throw-away Orthanc is started (``LocalOrthanc``) and
+stopped at the end. With ``--url`` the synthetic corpus is UPLOADED to that
+server and 1% of it is changed for the refresh figure: use a scratch
+server. See ``benchmarks/README.md`` for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import requests
+
+import orthanc_frames as of
+from orthanc_frames.frames.load import _LINK_TAGS, _RESPONSE_CONTENT
+from orthanc_frames.local_server import LocalOrthanc
+from orthanc_frames.synthetic import write_cohort
+
+LEVELS = ("patient", "study", "series", "instance")
+PAGE = 5000
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Counts the requests a client makes (forwarding to the real transport)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.count = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.count += 1
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def cohort_shape(instances: int) -> dict[str, int]:
+    """Patients x 2 studies x 4 series x 50 slices, about ``instances`` in all."""
+    per_series = 50 if instances >= 2000 else 10
+    series = 4 if instances >= 2000 else 2
+    patients = max(1, round(instances / (2 * series * per_series)))
+    return {"patients": patients, "studies": 2, "series": series, "instances": per_series}
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, value
+
+
+def upload(client: of.Orthanc, files: list[Path], workers: int) -> None:
+    def store(path: Path) -> None:
+        client.post_instances(data=path.read_bytes())
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(store, files))
+
+
+def raw_floor(url: str, auth: tuple[str, str] | None, workers: int) -> tuple[float, int]:
+    """The same data with plain ``requests``: same finds and pages, bodies not parsed."""
+    session = requests.Session()
+    session.auth = auth
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(workers, 4))
+    session.mount("http://", adapter)
+    calls = 0
+
+    def page(body: dict[str, Any]) -> int:
+        return len(session.post(f"{url}/tools/find", json=body).content)
+
+    started = time.perf_counter()
+    for level in LEVELS:
+        base = {
+            "Level": level.title(),
+            "Query": {},
+            "ResponseContent": _RESPONSE_CONTENT[level],
+        }
+        if _LINK_TAGS[level]:
+            base["RequestedTags"] = list(_LINK_TAGS[level])
+        count_body = {"Level": base["Level"], "Query": {}}
+        total = session.post(f"{url}/tools/count-resources", json=count_body).json()["Count"]
+        calls += 1
+        size = min(PAGE, max(500, math.ceil(total / workers)))
+        bodies = [{**base, "Since": s, "Limit": size} for s in range(0, max(total, 1), size)]
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(page, bodies))
+        calls += len(bodies)
+    return time.perf_counter() - started, calls
+
+
+def per_resource_walk(client: of.Orthanc) -> int:
+    """What a naive client does: list each level, then one GET per resource."""
+    seen = 0
+    for patient in client.GET("/patients"):
+        client.GET(f"/patients/{patient}")
+        seen += 1
+        for study in client.GET(f"/patients/{patient}/studies"):
+            seen += 1
+            for series in client.GET(f"/studies/{study['ID']}/series"):
+                seen += 1
+                for instance in series["Instances"]:
+                    client.GET(f"/instances/{instance}")
+                    seen += 1
+    return seen
+
+
+def change_one_percent(client: of.Orthanc, extra_files: list[Path], workers: int) -> dict[str, int]:
+    """Upload ~0.5% new instances, delete ~0.5%, label a few studies and instances."""
+    upload(client, extra_files, workers)
+    instances = sorted(client.GET("/instances"))
+    deleted = max(1, len(instances) // 200)
+    for instance in instances[:deleted]:
+        client.DELETE(f"/instances/{instance}")
+    studies = sorted(client.GET("/studies"))
+    for study in studies[:2]:
+        client.PUT(f"/studies/{study}/labels/bench")
+    for instance in instances[deleted : deleted + 5]:
+        client.PUT(f"/instances/{instance}/labels/bench")
+    return {"uploaded": len(extra_files), "deleted": deleted, "labelled": 2 + 5}
+
+
+def frames_equal(a: of.Frames, b: of.Frames) -> bool:
+    for level in LEVELS:
+        try:
+            pd.testing.assert_frame_equal(a.frame(level).sort_index(), b.frame(level).sort_index())
+        except AssertionError:
+            return False
+    return True
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    target = 200 if args.small else args.instances
+    shape = cohort_shape(target)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-frames-"))
+    cohort = write_cohort(workdir / "cohort", seed=11, **shape)
+    change_shape = dict(shape, patients=1, studies=1, series=1)
+    change_shape["instances"] = max(1, cohort.instances // 200)
+    extra = write_cohort(workdir / "extra", seed=12, **change_shape)
+    server: LocalOrthanc | None = None
+    if args.url:
+        url, auth = args.url, (args.username, args.password) if args.username else None
+    else:
+        server = LocalOrthanc(workdir / "orthanc", name="BENCH").start()
+        url, auth = server.url, server.auth
+    try:
+        client_kwargs: dict[str, Any] = {"timeout": 600}
+        if auth:
+            client_kwargs.update(username=auth[0], password=auth[1])
+        with of.Orthanc(url, **client_kwargs) as client:
+            upload_s, _ = timed(lambda: upload(client, list(cohort.files), args.workers))
+            counter = CountingTransport()
+            counting = of.Orthanc(url, transport=counter, **client_kwargs)
+            counting.capabilities  # noqa: B018
+            counter.count = 0
+            load_s, frames = timed(lambda: counting.frames(workers=args.workers, progress=False))
+            load_requests = counter.count
+            loaded_counts = {"instances": len(frames.instances), "series": len(frames.series)}
+            floor_s, floor_requests = raw_floor(url, auth, args.workers)
+            walker = CountingTransport()
+            walk_client = of.Orthanc(url, transport=walker, **client_kwargs)
+            walk_s, walked = timed(lambda: per_resource_walk(walk_client))
+            change = change_one_percent(client, list(extra.files), args.workers)
+            counter.count = 0
+            refresh_s, _ = timed(frames.refresh)
+            refresh_requests = counter.count
+            reload_s, fresh = timed(lambda: counting.frames(workers=args.workers, progress=False))
+            instances = fresh.instances
+            typed_bytes = int(instances.memory_usage(deep=True).sum())
+            object_bytes = int(instances.astype(object).memory_usage(deep=True).sum())
+            rows = max(len(instances), 1)
+            figures = {
+                "server_version": client.capabilities.version,
+                **loaded_counts,
+                "workers": args.workers,
+                "upload_seconds": round(upload_s, 3),
+                "load_seconds": round(load_s, 3),
+                "load_requests": load_requests,
+                "raw_floor_seconds": round(floor_s, 3),
+                "raw_floor_requests": floor_requests,
+                "walk_seconds": round(walk_s, 3),
+                "walk_requests": walker.count,
+                "walk_resources": walked,
+                "change": change,
+                "refresh_seconds": round(refresh_s, 3),
+                "refresh_requests": refresh_requests,
+                "refresh_mode": frames.last_refresh.get("instances"),
+                "reload_seconds": round(reload_s, 3),
+                "refresh_equals_reload": frames_equal(frames, fresh),
+                "bytes_per_row": round(typed_bytes / rows, 1),
+                "bytes_per_row_object": round(object_bytes / rows, 1),
+                "ratio_load_vs_raw_floor": round(load_s / floor_s, 2),
+                "ratio_walk_vs_load": round(walk_s / load_s, 1),
+                "ratio_refresh_vs_reload": round(refresh_s / reload_s, 3),
+                "ratio_memory_object_vs_typed": round(object_bytes / max(typed_bytes, 1), 2),
+            }
+            counting.close()
+            walk_client.close()
+    finally:
+        if server is not None:
+            server.stop()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="use this Orthanc instead of starting one (it is written to)")
+    parser.add_argument("--username", default=os.environ.get("ORTHANC_USERNAME"))
+    parser.add_argument("--password", default=os.environ.get("ORTHANC_PASSWORD"))
+    parser.add_argument("--instances", type=int, default=20_000, help="corpus size (default 20000)")
+    parser.add_argument("--small", action="store_true", help="~200 instances, for a quick run")
+    parser.add_argument("--workers", type=int, default=4, help="parallel pages and uploads")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    figures = run(args)
+    for key, value in figures.items():
+        print(f"{key:32} {value}")
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
