@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import datetime
 import getpass
+import json
 import os
 import signal
 import sys
@@ -154,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         type=Path,
         metavar="PATH",
-        help="the file to write: NAME.parquet (or .pq) or NAME.csv",
+        help="the file to write: NAME.parquet (or .pq), which keeps types and lists, or "
+        "NAME.csv, where multi-valued tags and labels are joined by a backslash as in DICOM",
     )
     server = export.add_argument_group(
         "server", "default: the ORTHANC_* environment variables; a password is never printed"
@@ -400,11 +402,49 @@ def run_export(args: argparse.Namespace) -> int:
             raise UsageError(str(error)) from None
         frame = frames.flat(args.level) if args.flat else getattr(frames, _attribute(args.level))
         if file_format == "parquet":
-            frame.to_parquet(out)
+            write_parquet(frame, out)
         else:
-            frame.to_csv(out)
+            write_csv(frame, out)
     print(f"wrote {len(frame)} {args.level} rows x {len(frame.columns)} columns to {out}")
     return 0
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to a Parquet file that ``pandas.read_parquet`` reads back as is.
+
+    pandas records list columns' Arrow dtypes (``list<item: string>[pyarrow]``)
+    in the file's metadata in a form its own reader cannot parse; they are
+    recorded as ``object`` instead, so the lists come back as lists
+    (Arrow lists with ``dtype_backend="pyarrow"``). DuckDB and Polars read
+    the Arrow schema and are not concerned.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame)
+    metadata = dict(table.schema.metadata or {})
+    if b"pandas" in metadata:
+        pandas_metadata = json.loads(metadata[b"pandas"])
+        for column in pandas_metadata.get("columns", []):
+            if str(column.get("numpy_type", "")).startswith(("list<", "large_list<")):
+                column["numpy_type"] = column["pandas_type"] = "object"
+        metadata[b"pandas"] = json.dumps(pandas_metadata).encode()
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to CSV; list values (multi-valued tags, labels) are joined by a backslash.
+
+    The backslash is DICOM's own separator of multiple values.
+    """
+    flat = frame.copy()
+    for name in flat.columns:
+        if isinstance(flat[name].dtype, pd.ArrowDtype) and "list<" in str(flat[name].dtype):
+            flat[name] = [
+                "\\".join(str(item) for item in value) if value is not None else None
+                for value in flat[name].tolist()
+            ]
+    flat.to_csv(path)
 
 
 def _attribute(level: str) -> str:
