@@ -9,9 +9,9 @@ per resource:
 1. ``/tools/bulk-content`` reads the identifying tag of the selected
    resources (``PatientID``, ``StudyInstanceUID``...), many per request;
 2. ``/tools/find`` at the target level, filtered on those identifiers
-   (a backslash-joined list: DICOM "list of UID" matching), paged with
-   ``Limit``/``Since`` until an empty page (a page cut short by the
-   server's ``LimitFindInstances`` is not taken as the end);
+   (a backslash-joined list: DICOM "list of UID" matching), paged by the
+   shared pager :func:`orthanc_frames.paging.iter_find_pages` (never
+   truncated by the server's ``LimitFindInstances``);
 3. rows are kept when their ancestor at the selection's level, computed
    from the identifiers (:mod:`orthanc_frames.orthanc_ids`), is selected:
    a list filter can also match a same-UID study under another patient.
@@ -29,6 +29,7 @@ from typing import Any
 
 from ..client.errors import OrthancError
 from ..orthanc_ids import LEVELS, orthanc_id
+from ..paging import find_all, iter_find_pages
 from .paths import safe_component, unique_names
 
 __all__ = [
@@ -64,8 +65,6 @@ IDENTIFIER_CHUNK = 200
 """Identifiers per ``/tools/find`` filter (keeps the server's SQL small)."""
 BULK_CHUNK = 500
 """Resources per ``/tools/bulk-content`` request."""
-PAGE_SIZE = 1000
-"""Rows asked per ``/tools/find`` page."""
 
 
 def normalize_level(level: str) -> str:
@@ -174,7 +173,7 @@ def layout_rows(
     selected: Mapping[str, Mapping[str, Any]],
     target: str,
     *,
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
 ) -> list[LayoutRow]:
     """Every resource at level ``target`` under the selected resources.
 
@@ -207,7 +206,7 @@ def layout_rows(
     capabilities = client.capabilities
     if capabilities.at_least("1.11.0"):
         rows: Iterable[LayoutRow] = _rows_with_requested_tags(
-            client, identifier, values, target, capabilities.has_extended_find, page_size
+            client, identifier, values, target, page_size
         )
     else:
         rows = _rows_level_by_level(client, identifier, values, target, page_size)
@@ -225,16 +224,6 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + IDENTIFIER_CHUNK]
 
 
-def _find_pages(client: Any, body: Mapping[str, Any], page_size: int) -> Iterator[dict[str, Any]]:
-    since = 0
-    while True:
-        page = client.post_tools_find(json={**body, "Limit": page_size, "Since": since})
-        if not page:
-            return
-        yield from page
-        since += len(page)
-
-
 def _layout_tags_down_to(target: str) -> list[str]:
     tags: list[str] = []
     for level in LEVELS[: LEVELS.index(target) + 1]:
@@ -243,36 +232,36 @@ def _layout_tags_down_to(target: str) -> list[str]:
     return tags
 
 
+def _response_content(target: str) -> list[str]:
+    # Only what the layout needs (Orthanc 1.12.5+; older servers answer Expand rows).
+    return ["MainDicomTags", "Parent"] + (["Attachments"] if target == "instance" else [])
+
+
 def _rows_with_requested_tags(
     client: Any,
     identifier: str,
     values: Sequence[str],
     target: str,
-    extended: bool,
-    page_size: int,
+    page_size: int | None,
 ) -> Iterator[LayoutRow]:
     requested = _layout_tags_down_to(target)
     for chunk in _chunks(values):
-        body: dict[str, Any] = {
-            "Level": target.capitalize(),
-            "Query": {identifier: "\\".join(chunk)},
-            "RequestedTags": requested,
-        }
-        if extended:
-            # Only what the layout needs: smaller answers than Expand.
-            body["ResponseContent"] = ["MainDicomTags", "Parent"] + (
-                ["Attachments"] if target == "instance" else []
-            )
-        else:
-            body["Expand"] = True
-        for answer in _find_pages(client, body, page_size):
-            tags = {**answer.get("MainDicomTags", {}), **answer.get("RequestedTags", {})}
-            yield LayoutRow(
-                source="",
-                ids=_ids_from_tags(tags, target, answer["ID"]),
-                tags={key: str(value) for key, value in tags.items() if isinstance(value, str)},
-                file_size=_file_size(answer),
-            )
+        for page in iter_find_pages(
+            client,
+            target,
+            query={identifier: list(chunk)},
+            response_content=_response_content(target),
+            requested_tags=requested,
+            page_size=page_size,
+        ):
+            for answer in page:
+                tags = {**answer.get("MainDicomTags", {}), **answer.get("RequestedTags", {})}
+                yield LayoutRow(
+                    source="",
+                    ids=_ids_from_tags(tags, target, answer["ID"]),
+                    tags={key: value for key, value in tags.items() if isinstance(value, str)},
+                    file_size=_file_size(answer),
+                )
 
 
 def _ids_from_tags(tags: Mapping[str, Any], target: str, own_id: str) -> dict[str, str]:
@@ -295,17 +284,23 @@ def _file_size(answer: Mapping[str, Any]) -> int | None:
 
 
 def _rows_level_by_level(
-    client: Any, identifier: str, values: Sequence[str], target: str, page_size: int
+    client: Any, identifier: str, values: Sequence[str], target: str, page_size: int | None
 ) -> Iterator[LayoutRow]:
     levels = LEVELS[: LEVELS.index(target) + 1]
     for chunk in _chunks(values):
-        query = {identifier: "\\".join(chunk)}
-        by_level: dict[str, dict[str, dict[str, Any]]] = {}
-        for level in levels:
-            body = {"Level": level.capitalize(), "Query": query, "Expand": True}
-            by_level[level] = {
-                answer["ID"]: answer for answer in _find_pages(client, body, page_size)
+        by_level = {
+            level: {
+                answer["ID"]: answer
+                for answer in find_all(
+                    client,
+                    level,
+                    query={identifier: list(chunk)},
+                    response_content=_response_content(level),
+                    page_size=page_size,
+                )
             }
+            for level in levels
+        }
         for own_id, answer in by_level[target].items():
             ids = {target: own_id}
             tags = dict(answer.get("MainDicomTags", {}))
