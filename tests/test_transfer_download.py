@@ -362,3 +362,22 @@ def test_hostile_dicom_values_cannot_write_outside_the_download_folder(
         assert len(path.relative_to(out).parts) == 4
         assert not any(part in ("..", ".") or part.startswith(".") for part in path.parts[1:])
     assert {pydicom.dcmread(path).PatientID for path in files} == {"../../x", "..", "CON"}
+
+
+def test_a_symlink_inside_the_folder_cannot_lead_files_out(
+    client: of.Orthanc, tmp_path: Path
+) -> None:
+    series_id = client.get_series()[0]
+    first = download(client, "series", [series_id], tmp_path / "first")
+    patient_folder = first.files_written[0].relative_to(tmp_path.resolve() / "first").parts[0]
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / patient_folder).symlink_to(outside, target_is_directory=True)
+
+    report = download(client, "series", [series_id], out)
+
+    assert report.items and {item.status for item in report.items} == {"failed"}
+    assert all("not inside the download folder" in (item.error or "") for item in report.items)
+    assert list(outside.iterdir()) == []

@@ -273,10 +273,15 @@ def download(
         For an unknown level or format.
     UnsupportedByServer
         For ``format="nifti"`` without the neuro plugin.
-    UnsafePathError
-        Never for names made here (they are sanitized); raised per file,
-        as a failed item, if a folder inside ``path`` is a symbolic link
-        leading out of it.
+
+    Notes
+    -----
+    Every target path is checked with :func:`join_inside` before anything
+    is written; a path that would leave ``path`` (a symbolic link inside
+    it pointing out, say) becomes a failed item with an
+    :class:`UnsafePathError` message instead of a file. The cost is one
+    ``/tools/bulk-content`` request per 500 selected resources, the
+    ``/tools/find`` pages of the rows, and one request per file.
 
     Examples
     --------
