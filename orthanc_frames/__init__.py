@@ -45,7 +45,7 @@ from .find import (
     query_orthanc,
 )
 from .frames import Frames
-from .frames import accessor as _accessor  # registers the df.orthanc accessor
+from .frames import accessor as _accessor  # noqa: F401  (registers the df.orthanc accessor)
 from .resources import (
     Instance,
     Job,
