@@ -24,6 +24,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import secrets
@@ -47,6 +48,7 @@ __all__ = [
     "DEMO_USERNAME",
     "DemoConnection",
     "DemoError",
+    "connect",
     "demo_connection",
     "main",
     "serve",
@@ -283,6 +285,32 @@ def demo_connection(
         client.close()
         if server is not None:
             server.stop()
+
+
+def connect(env: Mapping[str, str] | None = None) -> Orthanc:
+    """A client for notebooks: ``ORTHANC_URL`` when set, else a demo server for this process.
+
+    Parameters
+    ----------
+    env : mapping, optional
+        Environment to read (default ``os.environ``), as in :func:`demo_connection`.
+
+    Returns
+    -------
+    Orthanc
+        With ``ORTHANC_URL`` set (Binder's ``start`` sets it), the same as
+        :meth:`Orthanc.from_env`. Otherwise a client on a demo server started
+        now and stopped when the Python process (the notebook's kernel) exits.
+
+    Raises
+    ------
+    DemoError
+        When no ``ORTHANC_URL`` is set and the demo server cannot start.
+    """
+    stack = contextlib.ExitStack()
+    connection = stack.enter_context(demo_connection(env))
+    atexit.register(stack.close)
+    return connection.client
 
 
 # -- a demo server left running in the background (Binder) ---------------------
