@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -218,6 +219,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if server is not None:
             server.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     return figures
 
 
@@ -230,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", action="store_true", help="~200 instances, for a quick run")
     parser.add_argument("--workers", type=int, default=4, help="parallel pages and uploads")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the corpus and server folder")
     args = parser.parse_args(argv)
     figures = run(args)
     for key, value in figures.items():
