@@ -20,6 +20,7 @@ APT_PACKAGES=(
   # BROWSER TESTS: Playwright drives Debian's chromium over CDP (no driver
   # package, no `playwright install`); see tests/browser/README.md.
   chromium
+  fonts-wqy-microhei  # CJK glyphs (the cohort's Japanese name) in browser screenshots
 )
 
 install_system_packages() {

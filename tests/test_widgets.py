@@ -23,7 +23,7 @@ pytest.importorskip("ipywidgets")
 import orthanc_frames as of
 from orthanc_frames.frames import FramesLinkError
 from orthanc_frames.widgets import Browser, FilterState, browse
-from orthanc_frames.widgets.tables import format_cell
+from orthanc_frames.widgets.tables import _fit, format_cell
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -133,6 +133,10 @@ def test_rows_read_as_aligned_text():
     assert format_cell(pd.NA) == ""
     assert format_cell("Müller^Jürgen") == "Müller Jürgen"
     assert format_cell(5.0) == "5"
+    # wide characters take two cells, so the columns stay aligned
+    assert _fit("山田 太郎", 10, "left") == "山田\u00a0太郎\u00a0"
+    assert _fit("山田 太郎", 6, "left") == "山田…\u00a0"
+    assert _fit("12", 4, "right") == "\u00a0\u00a012"
 
 
 # -- filters -------------------------------------------------------------------
@@ -210,8 +214,8 @@ def test_preview_slider_and_tags_follow_the_picked_series(browser, cohort_frames
         instances[instances["series"] == series_id].sort_values("index_in_series").index
     )
     assert preview.instance_ids == expected
-    assert preview.slider.max == len(expected) - 1
-    assert preview.slider.value == len(expected) // 2  # the middle instance
+    assert (preview.slider.min, preview.slider.max) == (1, len(expected))
+    assert preview.slider.value == len(expected) // 2 + 1  # the middle instance
     middle = expected[len(expected) // 2]
     assert preview.instance_id == middle
     assert bytes(preview.image.value).startswith(PNG_SIGNATURE)
@@ -224,7 +228,7 @@ def test_preview_slider_and_tags_follow_the_picked_series(browser, cohort_frames
     assert uid == instances.at[middle, "SOPInstanceUID"]
 
     # moving the slider shows another instance and its tags
-    preview.slider.value = 0
+    preview.slider.value = 1
     assert preview.instance_id == expected[0]
     assert browser.tags.instance_id == expected[0]
     uid = dict((name, value) for _, name, value in browser.tags.all_rows)["SOPInstanceUID"]

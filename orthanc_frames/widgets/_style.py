@@ -24,8 +24,11 @@ CSS = """
 .of-browser .of-table-rows select { font-family: var(--jp-code-font-family, monospace);
   font-size: 12px; border: none; background: #ffffff; }
 .of-browser .of-table-rows select option { padding: 2px 1px; border-bottom: 1px solid #f0f3f6; }
-.of-browser .of-table-rows select option:checked { background: #cfe3f5 linear-gradient(#cfe3f5, #cfe3f5);
-  color: #102a43; }
+.of-browser .of-table-rows select option:checked,
+.of-browser .of-table-rows select:focus option:checked {
+  background: #cfe3f5 linear-gradient(#cfe3f5, #cfe3f5) !important; color: #102a43 !important;
+  -webkit-text-fill-color: #102a43; }
+.of-browser .of-table .widget-toggle-button { padding: 0; }
 .of-browser .of-filters { background: #f3f6f9; border-radius: 4px; padding: 6px 4px 2px 4px;
   margin-bottom: 6px; }
 .of-browser .of-preview { border: 1px solid #d7dee5; border-radius: 4px; padding: 4px 6px;

@@ -27,25 +27,25 @@ __all__ = ["Browser", "browse"]
 _PLURAL = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
 
 PATIENT_COLUMNS = (
-    Column("PatientName", "name", 20),
+    Column("PatientName", "name", 17),
     Column("PatientID", "patient ID", 11),
     Column("PatientBirthDate", "born", 10),
     Column("PatientSex", "sex", 3),
-    Column("n_studies", "studies", 7, align="right"),
-    Column("n_series", "series", 6, align="right"),
+    Column("n_studies", "stu", 3, align="right"),
+    Column("n_series", "ser", 3, align="right"),
 )
 STUDY_COLUMNS = (
     Column("StudyDate", "date", 10),
-    Column("StudyDescription", "description", 20),
-    Column("AccessionNumber", "accession", 10),
-    Column("n_series", "series", 6, align="right"),
-    Column("n_instances", "images", 6, align="right"),
+    Column("StudyDescription", "description", 19),
+    Column("AccessionNumber", "accession", 9),
+    Column("n_series", "ser", 3, align="right"),
+    Column("n_instances", "img", 4, align="right"),
 )
 SERIES_COLUMNS = (
     Column("SeriesNumber", "#", 3, align="right"),
     Column("Modality", "mod", 3),
-    Column("SeriesDescription", "description", 22),
-    Column("n_instances", "images", 6, align="right"),
+    Column("SeriesDescription", "description", 21),
+    Column("n_instances", "img", 4, align="right"),
     Column("labels", "labels", 12, sortable=False),
 )
 

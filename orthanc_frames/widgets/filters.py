@@ -201,7 +201,7 @@ class FilterPanel(W.HBox):
         )
         self.modality = W.SelectMultiple(
             options=list(modalities),
-            rows=min(3, max(1, len(modalities))),
+            rows=3,
             description="modality",
             layout=W.Layout(width="150px"),
             style={"description_width": "60px"},
@@ -218,16 +218,18 @@ class FilterPanel(W.HBox):
         )
         self.labels = W.SelectMultiple(
             options=list(labels),
-            rows=min(3, max(1, len(labels))),
+            rows=3,
             description="labels",
             layout=W.Layout(width="190px"),
             style={"description_width": "45px"},
         )
+        self.labels.disabled = not labels
+        self.labels.tooltip = "Labels of a series, its study or its patient"
         self.labels_mode = W.ToggleButtons(
             options=[("any", "any"), ("all", "all")],
             value="any",
             tooltip="A series needs any / all of the picked labels",
-            style={"button_width": "40px"},
+            style={"button_width": "48px"},
         )
         self.reset = W.Button(
             description="reset",
@@ -296,8 +298,8 @@ class FilterPanel(W.HBox):
         self._quiet = True
         try:
             self.labels.options = list(labels)
-            self.labels.rows = min(3, max(1, len(labels)))
             self.labels.value = picked
+            self.labels.disabled = not labels
         finally:
             self._quiet = False
 

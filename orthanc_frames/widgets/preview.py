@@ -74,7 +74,8 @@ class SeriesPreview(W.VBox):
     series_id : str or None
         The series shown.
     instance_ids : list of str
-        Its instances in display order; the slider indexes them.
+        Its instances in display order; the slider's value is a position in
+        it, from 1.
     instance_id : str or None
         The instance shown.
     """
@@ -92,14 +93,14 @@ class SeriesPreview(W.VBox):
         self.image = W.Image(format="png", layout=W.Layout(width="256px", height="256px"))
         self.image.add_class("of-preview-image")
         self.slider = W.IntSlider(
-            value=0,
-            min=0,
-            max=0,
+            value=1,
+            min=1,
+            max=1,
             description="instance",
             continuous_update=False,
             disabled=True,
             layout=W.Layout(width="256px"),
-            style={"description_width": "55px"},
+            style={"description_width": "62px"},
         )
         self.slider.add_class("of-preview-slider")
         self.caption = W.HTML('<span class="of-muted">Pick a series to see it.</span>')
@@ -137,13 +138,13 @@ class SeriesPreview(W.VBox):
         count = len(self.instance_ids)
         self.slider.unobserve(self._on_slider, names="value")
         try:
-            self.slider.max = max(0, count - 1)
-            self.slider.value = count // 2 if count else 0
+            self.slider.max = max(1, count)
+            self.slider.value = count // 2 + 1 if count else 1
             self.slider.disabled = count <= 1
         finally:
             self.slider.observe(self._on_slider, names="value")
         if count:
-            self.show_instance(self.instance_ids[self.slider.value])
+            self.show_instance(self.instance_ids[self.slider.value - 1])
         elif series_id is None:
             self._show(None, "Pick a series to see it.")
         else:
@@ -154,9 +155,9 @@ class SeriesPreview(W.VBox):
         self.series_id = None
         self._cache.clear()
 
-    def step(self, index: int) -> None:
-        """Show the instance at ``index`` in the series (what moving the slider does)."""
-        self.slider.value = max(self.slider.min, min(index, self.slider.max))
+    def step(self, position: int) -> None:
+        """Show the instance at ``position`` (1 = first) of the series, as the slider does."""
+        self.slider.value = max(self.slider.min, min(position, self.slider.max))
 
     def show_instance(self, instance_id: str) -> None:
         """Render ``instance_id`` (one request, cached)."""
@@ -198,4 +199,4 @@ class SeriesPreview(W.VBox):
 
     def _on_slider(self, change: dict[str, Any]) -> None:
         if self.instance_ids:
-            self.show_instance(self.instance_ids[int(change["new"])])
+            self.show_instance(self.instance_ids[int(change["new"]) - 1])

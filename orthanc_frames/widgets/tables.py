@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,11 +73,26 @@ def format_cell(value: Any) -> str:
     return str(value).replace("^", " ")
 
 
+def _cells(character: str) -> int:
+    """Monospace cells a character takes: East Asian wide characters take two."""
+    return 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
+
+
 def _fit(text: str, width: int, align: str) -> str:
+    """``text`` cut or padded to exactly ``width`` monospace cells."""
     text = " ".join(text.split())
-    if len(text) > width:
-        text = text[: max(0, width - 1)] + _ELLIPSIS
-    padded = text.rjust(width) if align == "right" else text.ljust(width)
+    used = sum(_cells(character) for character in text)
+    if used > width:
+        kept, used = [], 0
+        for character in text:
+            if used + _cells(character) > width - 1:
+                break
+            kept.append(character)
+            used += _cells(character)
+        text = "".join(kept).rstrip() + _ELLIPSIS
+        used = sum(_cells(character) for character in text)
+    padding = " " * (width - used)
+    padded = padding + text if align == "right" else text + padding
     return padded.replace(" ", _SPACE)
 
 
@@ -140,7 +156,7 @@ class PagedTable(W.VBox):
             value=descending,
             icon="sort-amount-desc" if descending else "sort-amount-asc",
             tooltip="Reverse the sort order",
-            layout=W.Layout(width="34px"),
+            layout=W.Layout(width="36px"),
         )
         self.header = W.HTML(self._header_html())
         self.list = W.SelectMultiple(
@@ -275,13 +291,13 @@ class PagedTable(W.VBox):
             cells_by_column.append(
                 [_fit(format_cell(value), column.width, column.align) for value in values]
             )
-        return [(_SPACE * 2).join(cells) for cells in zip(*cells_by_column, strict=True)] or [
+        return [_SPACE.join(cells) for cells in zip(*cells_by_column, strict=True)] or [
             "" for _ in range(len(rows))
         ]
 
     def _header_html(self) -> str:
         cells = [_fit(column.title, column.width, column.align) for column in self.columns]
-        return f'<div class="of-table-head">{(_SPACE * 2).join(cells)}</div>'
+        return f'<div class="of-table-head">{_SPACE.join(cells)}</div>'
 
     def _refresh_caption(self) -> None:
         picked = f" · <b>{len(self.picked):,}</b> picked" if self.picked else ""
