@@ -138,6 +138,13 @@ def test_labels_push_down(empty_server: Any, cohort_dir: Any) -> None:
         assert set(f.instances["study"]) == set(studies[:2])
         none = c.frames(labels=["cohort-a"], labels_constraint="None", levels=["study"])
         assert set(none.studies.index) == set(studies) - set(studies[:2])
+        mr = c.frames(labels=["cohort-a"], query={"Modality": "MR"})
+        assert set(mr.series["study"]) == set(studies[:2])
+        assert (mr.series["Modality"] == "MR").all() and len(mr.series) == 2
+        assert set(mr.instances["series"]) == set(mr.series.index)
+        assert set(mr.studies.index) == set(studies[:2])
+        only_series = c.frames(labels=["cohort-a"], query={"Modality": "MR"}, levels=["series"])
+        assert set(only_series.series.index) == set(mr.series.index)
 
 
 def test_levels_skip_and_load_lazily(client: Any, frames: Any) -> None:

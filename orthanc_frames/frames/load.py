@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, tag_info
 from ..orthanc_ids import orthanc_id
-from ..paging import LABELS_CONSTRAINTS, iter_find_pages
+from ..paging import LABELS_CONSTRAINTS, find_ids, iter_find_pages
 from .schema import ORTHANC_FIELDS, Problem, parse_tag_column
 
 __all__ = [
@@ -376,7 +376,8 @@ def fetch_level(
     extra = spec.tags.get(level, ())
     anchor = spec.anchor
     if anchor is None or level == anchor:
-        rows = fetch_rows(client, level, spec, labels=bool(spec.labels), progress=progress)
+        with_labels = bool(spec.labels) and level == spec.labels_level
+        rows = fetch_rows(client, level, spec, labels=with_labels, progress=progress)
     elif LEVELS.index(level) > LEVELS.index(anchor) and spec.labels:
         assert anchor_rows is not None
         uid_name = _UID_OF_LEVEL[anchor]
@@ -391,7 +392,7 @@ def fetch_level(
     if (
         anchor is not None
         and anchor_rows is not None
-        and LEVELS.index(level) < LEVELS.index(anchor)
+        and LEVELS.index(level) <= LEVELS.index(anchor)
     ):
         keep = set(anchor_rows[level].dropna().tolist())
         records = [r for r in records if r["ID"] in keep]
@@ -434,8 +435,13 @@ def load_frames(
     wanted = [level for level in LEVELS if level in set(levels)]
     loaded: dict[str, LoadedLevel] = {}
     anchor = spec.anchor
-    if anchor is not None and anchor_frame is None and any(x != anchor for x in wanted):
+    needs_anchor_first = any(x != anchor for x in wanted) or (
+        bool(spec.labels) and spec.labels_level != anchor
+    )
+    if anchor is not None and anchor_frame is None and needs_anchor_first:
         anchor_level = load_level(client, anchor, spec, None, progress=progress)
+        if spec.labels and spec.labels_level != anchor:
+            anchor_level = _keep_labelled(client, spec, anchor, anchor_level)
         anchor_frame = _with_uids(anchor_level.frame, anchor)
         if anchor in wanted:
             loaded[anchor] = anchor_level
@@ -443,6 +449,23 @@ def load_frames(
         if level not in loaded:
             loaded[level] = load_level(client, level, spec, anchor_frame, progress=progress)
     return loaded, anchor_frame
+
+
+def _keep_labelled(client: Any, spec: LoadSpec, anchor: str, part: LoadedLevel) -> LoadedLevel:
+    """Anchor rows whose ``labels_level`` ancestor carries the labels (one paged ID find)."""
+    labelled = set(
+        find_ids(
+            client,
+            spec.labels_level,
+            labels=list(spec.labels),
+            labels_constraint=spec.labels_constraint,
+        )
+    )
+    frame = part.frame[part.frame[spec.labels_level].isin(labelled)]
+    kept = set(frame.index)
+    problems = [p for p in part.problems if p.id in kept]
+    children = {k: v for k, v in part.children.items() if k in kept}
+    return LoadedLevel(frame, problems, children)
 
 
 def _with_uids(frame: pd.DataFrame, level: str) -> pd.DataFrame:
