@@ -9,7 +9,6 @@
 # %%
 import datetime
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 import orthanc_frames as of
@@ -26,14 +25,14 @@ f = c.frames(tags={"series": ["SliceThickness"]})
 f
 
 # %% [markdown]
-# ## When: studies per month
+# ## When: series per year and modality
 
 # %%
-studies_per_month = (
-    pd.to_datetime(f.studies["StudyDate"].astype("datetime64[s]")).dt.to_period("M").value_counts().sort_index()
-)
-ax = studies_per_month.plot.bar(figsize=(8, 2.5), title="studies per month")
-ax.set_ylabel("studies");
+series = f.flat("series")
+year = pd.to_datetime(series["StudyDate"].astype("datetime64[s]")).dt.year.rename("year")
+per_year = series.groupby([year, "Modality"]).size().unstack(fill_value=0)
+ax = per_year.plot.bar(stacked=True, figsize=(6, 2.5), title="series per year of study", rot=0)
+ax.set_ylabel("series");
 
 # %%
 recent = f.studies[f.studies["StudyDate"] >= datetime.date(2021, 1, 1)]

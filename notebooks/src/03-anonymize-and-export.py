@@ -6,6 +6,7 @@
 # the files, and send the cohort to a second Orthanc.
 
 # %%
+import io
 import zipfile
 from pathlib import Path
 
@@ -28,9 +29,13 @@ cohort[["SeriesDescription", "num_instances"]]
 #
 # One row per source series: the `status`, an `error` if any, and the
 # `new_id` of the anonymized copy. The originals stay (`keep_source=True`).
+# Orthanc's default profile removes descriptions; `keep` keeps the ones we
+# want to read later.
 
 # %%
-result = cohort.orthanc.anonymize(replace={"PatientName": "Anonymous^Head-MR"})
+result = cohort.orthanc.anonymize(
+    replace={"PatientName": "Anonymous^Head-MR"}, keep=["StudyDescription", "SeriesDescription"]
+)
 result
 
 # %%
@@ -45,16 +50,20 @@ anonymized = f.series.loc[result["new_id"]]
 f.flat("series").loc[anonymized.index, ["PatientName", "PatientID", "SeriesDescription"]]
 
 # %%
-assert set(f.flat("series").loc[anonymized.index, "PatientName"]) == {"Anonymous^Head-MR"}
+anonymized_flat = f.flat("series").loc[anonymized.index]
+assert set(anonymized_flat["PatientName"]) == {"Anonymous^Head-MR"}
+assert sorted(anonymized_flat["SeriesDescription"]) == sorted(cohort["SeriesDescription"])
 
 # %% [markdown]
 # A preview grid: Orthanc renders every image as PNG.
 
 # %%
 images = f.instances[f.instances["series"].isin(anonymized.index)].sort_values(["series", "index_in_series"])
-fig, axes = plt.subplots(len(anonymized), 4, figsize=(6, 1.6 * len(anonymized)), squeeze=False)
-for ax, instance in zip(axes.flat, images.index[: axes.size]):
-    ax.imshow(plt.imread(__import__("io").BytesIO(c.get_instances_id_preview(instance)), format="png"), cmap="gray")
+fig, axes = plt.subplots(len(anonymized), 4, figsize=(6, 1.7 * len(anonymized)), squeeze=False)
+for row, (series_id, series_images) in zip(axes, images.groupby("series")):
+    row[0].set_title(anonymized.loc[series_id, "SeriesDescription"], loc="left", fontsize=9)
+    for ax, instance in zip(row, series_images.index):
+        ax.imshow(plt.imread(io.BytesIO(c.get_instances_id_preview(instance)), format="png"), cmap="gray")
 for ax in axes.flat:
     ax.axis("off")
 
