@@ -37,6 +37,8 @@ CSS = """
   background: #0b0f14; border-radius: 3px; }
 .of-browser .of-tag-viewer { border: 1px solid #d7dee5; border-radius: 4px; padding: 4px 6px;
   margin: 0 0 6px 0; }
+.of-browser .of-tags .widget-html-content,
+.of-browser .of-action-result .widget-html-content { line-height: 1.35; }
 .of-browser .of-tags-scroll, .of-browser .of-result-scroll { max-height: 260px; overflow: auto; }
 .of-browser table.of-tag-table, .of-browser table.of-result-table { border-collapse: collapse;
   width: 100%; font-size: 12px; }
