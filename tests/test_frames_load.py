@@ -192,3 +192,20 @@ def test_links_travel_with_the_frames(frames: Any) -> None:
     sel = frames.series[frames.series["Modality"] == "CT"].head(3)
     client, level, owner = lookup(sel)
     assert level == "series" and owner is frames and client is frames.client
+
+
+def test_fallback_for_servers_before_extended_find_gives_the_same_frames(
+    cohort_server: Any, frames: Any
+) -> None:
+    import dataclasses
+
+    with of.Orthanc(cohort_server.url, username="orthanc", password="orthanc") as c:
+        # Steer the client to its pre-1.12.5 path (Expand pages); the real
+        # server answers those requests as older versions do.
+        c.__dict__["capabilities"] = dataclasses.replace(c.capabilities, has_extended_find=False)
+        with pytest.warns(ExtraTagsCostWarning):
+            old_style = c.frames(tags={"series": ["SliceThickness"]})
+    for level in frames.loaded_levels:
+        pd.testing.assert_frame_equal(
+            old_style.frame(level).sort_index(), frames.frame(level).sort_index()
+        )
