@@ -64,7 +64,6 @@ class Frames:
         last_change_seq: int | None = None,
         loaded_at: dt.datetime | None = None,
         server_url: str | None = None,
-        children: Mapping[str, Mapping[str, list[str]]] | None = None,
         anchor_frame: pd.DataFrame | None = None,
     ) -> None:
         self.client = client
@@ -73,9 +72,6 @@ class Frames:
         self.loaded_at = loaded_at or dt.datetime.now(dt.timezone.utc)
         self.server_url = server_url or (getattr(client, "url", None) if client else None)
         self._frames: dict[str, pd.DataFrame] = {}
-        self._children: dict[str, dict[str, list[str]]] = {
-            k: dict(v) for k, v in (children or {}).items()
-        }
         self._anchor_frame = anchor_frame
         self.last_refresh: dict[str, Any] = {}
         """What the last :meth:`refresh` did to the instance level (for diagnostics)."""
@@ -150,7 +146,6 @@ class Frames:
             client=client,
             spec=spec,
             last_change_seq=last_seq,
-            children={level: part.children for level, part in loaded.items()},
             anchor_frame=anchor_frame,
         )
         frames._progress = progress
@@ -206,7 +201,6 @@ class Frames:
         self._anchor_frame = anchor
         part = loaded[level]
         self._set_frame(level, part.frame)
-        self._children[level] = part.children
         self._problems = _concat_problems([self._problems, problems_frame(part.problems)])
 
     @property

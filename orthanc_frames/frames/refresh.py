@@ -101,7 +101,6 @@ def refresh_frames(frames: Frames) -> None:
     replaced = [level for level in loaded if level in held]
     problems = [frames.problems[~frames.problems["level"].isin(replaced)]]
     for level, part in loaded.items():
-        frames._children[level] = part.children
         if level in held:
             frames._set_frame(level, part.frame)
             problems.append(problems_frame(part.problems))
