@@ -428,6 +428,20 @@ def test_delete_asks_for_confirmation_in_the_widget(empty_server, cohort_dir):
     assert bar.awaiting_confirmation
     assert "delete the originals" in bar.confirm_text.value
     bar.back_button.click()
+
+    # what the server refuses is reported per row, and the bar is ready again
+    two = browser.series_table.page_ids[:2]
+    browser.series_table.set_picked(two)
+    bar.action.value = "add_label"
+    bar.argument.value = "not a label!"
+    bar.run_button.click()
+    result = bar.wait(60)
+    assert list(result.index) == two
+    assert set(result["status"]) == {"failed"}
+    assert result["error"].notna().all()
+    assert bar.progress.bar_style == "danger"
+    assert "2 failed" in bar.status.value
+    assert not bar.run_button.disabled and bar.cancel_button.disabled
     client.close()
 
 

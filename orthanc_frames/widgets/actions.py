@@ -355,6 +355,25 @@ class ActionBar(W.VBox):
         options: dict[str, Any],
         cancel: threading.Event,
     ) -> None:
+        try:
+            result = self._execute(spec, selection, options, cancel)
+        except Exception as error:  # never leave the bar stuck in "running"
+            self.progress.bar_style = "danger"
+            self._say(f"{spec.title} stopped: {type(error).__name__}: {error}", "error")
+            return
+        finally:
+            self.cancel_button.disabled = True
+            self.run_button.disabled = False
+        if self._on_done is not None:
+            self._on_done(spec.name, result)
+
+    def _execute(
+        self,
+        spec: ActionSpec,
+        selection: pd.DataFrame,
+        options: dict[str, Any],
+        cancel: threading.Event,
+    ) -> pd.DataFrame:
         selection = selection[~selection.index.duplicated()]
         parts: list[pd.DataFrame] = []
         done = 0
@@ -391,10 +410,7 @@ class ActionBar(W.VBox):
             f"{skipped} skipped",
             "error" if failed else "info",
         )
-        self.cancel_button.disabled = True
-        self.run_button.disabled = False
-        if self._on_done is not None:
-            self._on_done(spec.name, result)
+        return result
 
     def _say(self, message: str, kind: str) -> None:
         self.status.value = f"<span class='of-{kind}'>{html.escape(message)}</span>"

@@ -128,6 +128,10 @@ class SeriesPreview(W.VBox):
         self.series_id = series_id
         if series_id is None:
             self.instance_ids = []
+        elif self._client is None and self._instances() is None:
+            self.instance_ids = []
+            self._show(None, "These frames have no server: nothing to preview.")
+            return
         else:
             try:
                 self.instance_ids = ordered_instances(self._client, series_id, self._instances())
@@ -162,6 +166,9 @@ class SeriesPreview(W.VBox):
     def show_instance(self, instance_id: str) -> None:
         """Render ``instance_id`` (one request, cached)."""
         png = self._cache.get(instance_id)
+        if png is None and self._client is None:
+            self._show(instance_id, "These frames have no server to render images.")
+            return
         if png is None:
             try:
                 png = self._client.GET(

@@ -99,6 +99,9 @@ class TagViewer(W.VBox):
         self._error = ""
         if instance_id is None:
             self.all_rows = []
+        elif self._client is None:
+            self.all_rows = []
+            self._error = "These frames have no server to read tags from."
         elif instance_id in self._cache:
             self.all_rows = self._cache[instance_id]
             self._cache.move_to_end(instance_id)
