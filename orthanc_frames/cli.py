@@ -25,6 +25,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -388,7 +389,8 @@ def run_export(args: argparse.Namespace) -> int:
     levels = LEVEL_CHOICES[: LEVEL_CHOICES.index(args.level) + 1]
     from .frames import Frames
 
-    with _export_client(args) as client:
+    with _export_client(args) as client, warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always")
         try:
             frames = Frames.load(
                 client,
@@ -401,10 +403,12 @@ def run_export(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise UsageError(str(error)) from None
         frame = frames.flat(args.level) if args.flat else getattr(frames, _attribute(args.level))
-        if file_format == "parquet":
-            write_parquet(frame, out)
-        else:
-            write_csv(frame, out)
+    for note in dict.fromkeys(_first_line(str(note.message)) for note in notes):
+        print(f"{PROG} export: note: {note}", file=sys.stderr)
+    if file_format == "parquet":
+        write_parquet(frame, out)
+    else:
+        write_csv(frame, out)
     print(f"wrote {len(frame)} {args.level} rows x {len(frame.columns)} columns to {out}")
     return 0
 
@@ -471,9 +475,13 @@ def _export_client(args: argparse.Namespace) -> Iterator[Orthanc]:
 # -- entry point -------------------------------------------------------------------
 
 
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
+    return _first_line(str(error)) or type(error).__name__
 
 
 def _describe_server_error(error: OrthancError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,18 @@ import pandas as pd
 import pytest
 from conftest import PASSWORD, USERNAME, load_into
 
+from orthanc_frames import Orthanc
 from orthanc_frames.demo import DEMO_LABEL
 from orthanc_frames.local_server import LocalOrthanc
 from orthanc_frames.synthetic import CohortSummary
 
 COMMAND = Path(sys.executable).with_name("orthanc-frames")
+
+
+def of_client(env: dict[str, str]) -> Orthanc:
+    return Orthanc(
+        env["ORTHANC_URL"], username=env["ORTHANC_USERNAME"], password=env["ORTHANC_PASSWORD"]
+    )
 
 
 def run(
@@ -102,6 +110,43 @@ def test_demo_on_an_empty_server_says_what_to_do(
     assert "The server holds no study yet. Unset ORTHANC_URL" in result.stdout
 
 
+def test_demo_keep_running_serves_until_interrupted(orthanc_bin: str) -> None:
+    if not COMMAND.exists():
+        pytest.fail(f"{COMMAND} is missing: install the package with `pip install -e .`")
+    process = subprocess.Popen(
+        [str(COMMAND), "demo", "--keep-running"],
+        env=clean_env(orthanc_bin),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:  # bounded by the demo's own output, then the prompt
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        source_line = next(line for line in lines if line.strip().startswith("source "))
+        env_file = Path(source_line.split()[1])
+        env = dict(
+            re.match(r"export (\w+)=(\S+)", line).groups()  # type: ignore[union-attr]
+            for line in env_file.read_text().splitlines()
+        )
+        assert env["ORTHANC_PASSWORD"] not in "".join(lines)
+        with of_client(env) as client:
+            assert client.num_instances == 80
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        assert "stopping the demo server" in process.stdout.read()
+        assert not env_file.exists()  # the demo's temporary folder is gone with the server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def test_demo_without_orthanc_fails_in_one_line(tmp_path: Path) -> None:
     env = clean_env(str(tmp_path / "no-orthanc-here"))
 
@@ -152,6 +197,25 @@ def test_export_csv_with_an_extra_tag_and_credentials_on_the_command_line(
     assert set(frame["StudyInstanceUID"]) == set(cohort_dir.study_uids)
     assert frame["InstitutionName"].notna().all()
     assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_export_of_a_tag_outside_the_index_notes_its_cost_in_one_line(
+    cohort_server: LocalOrthanc, cohort_dir: CohortSummary, orthanc_bin: str, tmp_path: Path
+) -> None:
+    result = run(
+        "export", "--tag", "SliceThickness", "--out", "series.parquet",
+        env=server_env(cohort_server, orthanc_bin), cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    notes = result.stderr.strip().splitlines()
+    assert len(notes) == 1 and notes[0].startswith("orthanc-frames export: note: ")
+    assert "SliceThickness" in notes[0]
+    frame = pd.read_parquet(tmp_path / "series.parquet")
+    assert len(frame) == cohort_dir.series
+    thick = frame.set_index("SeriesInstanceUID").loc[cohort_dir.invalid_slice_thickness_series_uid]
+    assert pd.isna(thick["SliceThickness"])  # "thick" does not parse: missing, not dropped
+    assert set(frame["SliceThickness"].dropna()) <= {1.0, 2.5, 5.0}
 
 
 @pytest.mark.parametrize(
