@@ -113,11 +113,6 @@ def test_after_merge_the_error_says_how_to_reattach(client: of.Orthanc) -> None:
     assert reattached.orthanc.ids == list(series.index)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry forgets the link when the Frames object is collected, even while "
-    "its client lives: c.frames().series.orthanc fails (reported to the frames owner)",
-)
 def test_a_frame_outlives_its_frames_object(client: of.Orthanc) -> None:
     series = Frames.load(client, levels=("series",)).series
     gc.collect()

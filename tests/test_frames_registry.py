@@ -1,4 +1,4 @@
-"""The link between a DataFrame and its server: small keys in attrs, weak references."""
+"""The link between a DataFrame and its server: small keys in attrs, a registry."""
 
 from __future__ import annotations
 
@@ -30,13 +30,18 @@ def test_a_lost_link_says_how_to_reattach() -> None:
         lookup(_frame())
 
 
-def test_registry_does_not_keep_clients_alive() -> None:
+def test_registry_keeps_the_client_but_not_the_frames() -> None:
+    import weakref
+
     client = of.Orthanc("http://127.0.0.1:1")
-    df = attach(_frame(), client, "series")
-    del client
+    f = of.Frames({"series": _frame()}, client=client)
+    frames_ref = weakref.ref(f)
+    selection = f.series[f.series["Modality"] == "CT"]
+    del f, client
     gc.collect()
-    with pytest.raises(FramesLinkError, match="no longer exists"):
-        lookup(df)
+    assert frames_ref() is None
+    found_client, level, owner = lookup(selection)
+    assert isinstance(found_client, of.Orthanc) and level == "series" and owner is None
 
 
 def test_frames_without_server_are_linked_with_no_client() -> None:

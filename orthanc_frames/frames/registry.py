@@ -6,10 +6,10 @@ frame carries only two small strings there::
     df.attrs["orthanc_frames"] == {"key": "frames-3", "level": "series"}
 
 The key names an entry of a process-wide registry that holds the client
-(and, when there is one, the :class:`~orthanc_frames.frames.Frames` the
-frame belongs to) through weak references: registering never keeps a
-client or a Frames alive, and a frame whose source is gone raises a
-clear error instead of acting on a stale server.
+(a small object) and, through a weak reference, the
+:class:`~orthanc_frames.frames.Frames` the frame belongs to: a selection
+such as ``c.frames().series`` keeps working after its Frames is gone,
+and registering never keeps a Frames (and its DataFrames) alive.
 
 Most pandas operations (boolean masks, ``query``, ``loc``, ``head``,
 ``sort_values``, ``copy``) keep ``attrs``; some (``merge``, ``concat`` of
@@ -52,7 +52,7 @@ class FramesLinkError(LookupError):
 
 @dataclass
 class _Entry:
-    client_ref: weakref.ref[Any] | None  # None: frames without a server (from a folder)
+    client: Any | None  # None: frames without a server (from a folder)
     frames_ref: weakref.ref[Any] | None
 
 
@@ -76,9 +76,9 @@ def register(source: Any) -> str:
     ----------
     source : Frames or Orthanc
         A :class:`~orthanc_frames.frames.Frames` (anything with a ``client``
-        attribute) or an :class:`~orthanc_frames.Orthanc` client. Only weak
-        references are kept. Registering the same object twice gives the
-        same key.
+        attribute) or an :class:`~orthanc_frames.Orthanc` client. The client
+        is kept; a Frames only through a weak reference. Registering the
+        same object twice gives the same key.
 
     Returns
     -------
@@ -94,24 +94,15 @@ def register(source: Any) -> str:
                 return existing
         key = f"frames-{next(_counter)}"
         frames_ref = weakref.ref(frames) if frames is not None else None
-        client_ref = weakref.ref(client) if client is not None else None
-        _entries[key] = _Entry(client_ref, frames_ref)
+        _entries[key] = _Entry(client, frames_ref)
         _keys_by_object[id(source)] = key
-        weakref.finalize(source, _forget, key, id(source))
         return key
 
 
 def _owner(entry: _Entry) -> Any:
     if entry.frames_ref is not None:
         return entry.frames_ref()
-    return entry.client_ref() if entry.client_ref is not None else None
-
-
-def _forget(key: str, object_id: int) -> None:
-    with _lock:
-        _entries.pop(key, None)
-        if _keys_by_object.get(object_id) == key:
-            del _keys_by_object[object_id]
+    return entry.client
 
 
 def attach(df: pd.DataFrame, source: Any, level: str) -> pd.DataFrame:
@@ -178,7 +169,7 @@ def lookup(df: pd.DataFrame) -> tuple[Any, str, Any | None]:
     with _lock:
         entry = _entries.get(str(link["key"]))
     frames = entry.frames_ref() if entry is not None and entry.frames_ref is not None else None
-    client = entry.client_ref() if entry is not None and entry.client_ref is not None else None
+    client = entry.client if entry is not None else None
     if entry is None or (client is None and frames is None):
         raise FramesLinkError(
             f"This DataFrame was linked (key {link['key']!r}) to a client or Frames that "
