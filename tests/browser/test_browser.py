@@ -61,7 +61,7 @@ def artifacts() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def voila(
     cohort_server: Any, tmp_path_factory: pytest.TempPathFactory, artifacts: Path
 ) -> Iterator[VoilaServer]:
@@ -84,8 +84,10 @@ def voila(
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(voila: VoilaServer, chromium_path: str) -> Iterator[Any]:
+    # Module scope, not session: while sync_playwright() is open it keeps an asyncio
+    # loop running in this thread, and every later asyncio.run() of the session fails.
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path, args=CHROMIUM_ARGS, timeout=30_000
@@ -94,7 +96,7 @@ def chromium(voila: VoilaServer, chromium_path: str) -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def voila_url(voila: VoilaServer, chromium: Any) -> str:
     return voila.wait_ready()
 
