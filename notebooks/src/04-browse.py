@@ -22,12 +22,12 @@ browser
 # %% [markdown]
 # Click around above. For this notebook to run unattended, the next cell does
 # what a person would do with the mouse: filter on MR series whose names
-# mention "head", and pick the first series in the table.
+# mention "head", and pick the first series in the table (which shows its
+# preview).
 
 # %%
 browser.filters.set_state(FilterState(text="head", modalities=("MR",)))
 browser.series_table.pick(browser.series_table.page_ids[0])
-browser.preview.show_series(browser.series_table.picked[0])
 
 # %% [markdown]
 # ## Continue in code from `browser.selection`
