@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from transports import RecordingTransport
 
 import orthanc_frames as of
 
@@ -24,21 +25,6 @@ TOKEN = "tok-abcdef-123456"
 
 
 # -- transports that forward to a real server, injecting what it cannot do on demand --
-
-
-class RecordingTransport(httpx.BaseTransport):
-    """Forwards to the real transport and records every request it sends."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class FlakyTransport(RecordingTransport):
@@ -52,7 +38,7 @@ class FlakyTransport(RecordingTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.failures > 0:
             self.failures -= 1
-            self.requests.append(request)
+            self.requests.append((request.method, request.url.path))
             if isinstance(self.failure, int):
                 return httpx.Response(self.failure, text="busy", request=request)
             raise self.failure("Server disconnected without sending a response.")
@@ -424,14 +410,14 @@ def test_bearer_token_is_sent(open_server: Any) -> None:
     transport = RecordingTransport()
     with of.Orthanc(open_server.url, token=TOKEN, transport=transport) as c:
         assert c.get_system()["Version"]
-    assert transport.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert transport.sent[0].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
 def test_extra_headers_are_sent(open_server: Any) -> None:
     transport = RecordingTransport()
     with of.Orthanc(open_server.url, headers={"X-Site": "lab"}, transport=transport) as c:
         c.get_system()
-    assert transport.requests[0].headers["X-Site"] == "lab"
+    assert transport.sent[0].headers["X-Site"] == "lab"
 
 
 def test_from_env(monkeypatch: pytest.MonkeyPatch, cohort_server: Any) -> None:

@@ -9,23 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from conftest import PASSWORD, USERNAME, load_into
+from transports import CountingTransport
 
 import orthanc_frames as of
-
-
-class CountingTransport(httpx.BaseTransport):
-    """Forwards every request to a real transport and records its method and path."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.requests: list[tuple[str, str]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append((request.method, request.url.path))
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class ServerWithoutLabels(httpx.BaseTransport):

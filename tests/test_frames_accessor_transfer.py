@@ -6,28 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import pydicom
 import pytest
+from transports import CountingTransport
 
 import orthanc_frames as of
 from orthanc_frames.frames.container import Frames
 from orthanc_frames.resources import Series
 from orthanc_frames.synthetic import write_cohort
 from orthanc_frames.transfer import upload
-
-
-class CountingTransport(httpx.HTTPTransport):
-    """The real transport, counting the requests that go through it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.requests: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(f"{request.method} {request.url.path}")
-        return super().handle_request(request)
 
 
 def connect(server: Any, **kwargs: Any) -> of.Orthanc:

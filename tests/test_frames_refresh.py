@@ -90,7 +90,7 @@ def test_refresh_with_a_filter_and_lazy_levels(empty_server: Any, two_cohorts: A
 
 
 def test_refresh_cost_is_small_when_little_changed(empty_server: Any, tmp_path: Any) -> None:
-    from test_paging import CountingTransport
+    from transports import CountingTransport
 
     cohort = write_cohort(tmp_path / "c", patients=2, studies=2, series=2, instances=10, seed=3)
     extra = write_cohort(tmp_path / "d", patients=1, studies=1, series=1, instances=1, seed=4)
@@ -99,10 +99,10 @@ def test_refresh_cost_is_small_when_little_changed(empty_server: Any, tmp_path: 
     with _client(empty_server, transport=transport) as c:
         f = c.frames(workers=1)
         c.post_instances(data=extra.files[0].read_bytes())
-        transport.routes.clear()
+        transport.clear()
         f.refresh()
         refresh_routes = list(transport.routes)
-        transport.routes.clear()
+        transport.clear()
         fresh = c.frames(workers=1)
         assert_frames_equal(f, fresh)
     # The refresh reads no instance page besides the one new series.

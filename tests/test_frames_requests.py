@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import load_into
-from test_paging import CountingTransport
+from transports import CountingTransport
 
 import orthanc_frames as of
 from orthanc_frames.synthetic import write_cohort

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, USERNAME
-from test_transfer_download import CountingTransport
+from transports import CountingTransport
 
 import orthanc_frames as of
 from orthanc_frames.local_server import LocalOrthanc

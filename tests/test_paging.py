@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
+from transports import CountingTransport
 
 import orthanc_frames as of
 from orthanc_frames.paging import count_resources, find_all, find_ids, iter_find_pages
 
 LEVELS = ("patient", "study", "series", "instance")
-
-
-class CountingTransport(httpx.BaseTransport):
-    """Forwards to a real transport and counts requests per route."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.routes: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.routes.append(request.url.path)
-        return self.inner.handle_request(request)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _client(server: Any, **kw: Any) -> of.Orthanc:
@@ -119,7 +104,7 @@ def test_requests_grow_with_pages_not_resources(limited_server: Any, cohort_dir:
     transport = CountingTransport()
     with _client(limited_server, transport=transport) as c:
         c.capabilities  # noqa: B018  (read once, not counted below)
-        transport.routes.clear()
+        transport.clear()
         rows = find_all(c, "instance", page_size=1000)
     finds = transport.routes.count("/tools/find")
     # A cap of 3 forces ceil(n/3) pages, plus at most one probe at the end.

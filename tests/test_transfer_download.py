@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import httpx
 import pydicom
 import pytest
 from conftest import PASSWORD, USERNAME
+from transports import CountingTransport
 
 import orthanc_frames as of
 from orthanc_frames.local_server import LocalOrthanc
@@ -26,26 +26,6 @@ from orthanc_frames.transfer._layout import (
     layout_rows,
     selected_resources,
 )
-
-
-class CountingTransport(httpx.BaseTransport):
-    """The real transport, counting requests by method and route."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.counts[(request.method, request.url.path)] += 1
-        return self.inner.handle_request(request)
-
-    def count(self, method: str, route_end: str = "") -> int:
-        return sum(
-            n for (m, path), n in self.counts.items() if m == method and path.endswith(route_end)
-        )
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class _BodyCutOff(httpx.SyncByteStream):
@@ -142,7 +122,7 @@ def test_dicom_download_costs_requests_per_page_not_per_resource(
         cohort_server.url, username=USERNAME, password=PASSWORD, transport=transport
     ) as counted:
         patients = counted.get_patients()
-        transport.counts.clear()
+        transport.clear()
         report = download(counted, "patient", patients, tmp_path / "out")
     assert len(report.ok) == cohort_dir.instances
     assert transport.count("GET", "/file") == cohort_dir.instances
@@ -151,7 +131,7 @@ def test_dicom_download_costs_requests_per_page_not_per_resource(
     assert transport.count("POST", "/tools/count-resources") <= 1
     assert transport.count("POST", "/tools/find") <= 2
     assert transport.count("GET", "/system") + transport.count("GET", "/plugins") <= 2
-    assert sum(transport.counts.values()) <= cohort_dir.instances + 5
+    assert len(transport.requests) <= cohort_dir.instances + 5
 
 
 def test_rows_are_complete_when_the_server_truncates_finds(
