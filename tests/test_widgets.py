@@ -281,6 +281,15 @@ def test_browse_a_filtered_frame_starts_from_it(cohort_frames):
     assert _ids(selection) == _ids(ct)
     assert selection.orthanc.ids == list(ct.index)
 
+    instances = cohort_frames.instances.head(5)
+    browser = browse(instances)
+    assert _ids(browser.series_table.rows) == set(instances["series"])
+    assert _ids(browser.selection) == _ids(instances)
+    assert browser.selection.orthanc.level == "instance"
+    series_id = str(instances["series"].iloc[0])
+    browser.series_table.pick(series_id)
+    assert set(browser.preview.instance_ids) == _ids(instances[instances["series"] == series_id])
+
     studies = cohort_frames.studies.head(2)
     browser = browse(studies)
     assert _ids(browser.studies_table.rows) == _ids(studies)

@@ -334,8 +334,9 @@ class Browser(W.VBox):
             if table.picked:
                 return self._linked_rows(level, table.picked)
         level = self.start_level or "patient"
-        if level == "instance":
-            return self._start if self._start is not None else self._filtered["series"]
+        if level == "instance" and self._start is not None:
+            series = self._filtered["series"].index
+            return self._start[self._start["series"].isin(series)]
         return self._linked_rows(level, list(self._filtered[level].index.astype(str)))
 
     def _linked_rows(self, level: str, ids: list[str]) -> pd.DataFrame:
