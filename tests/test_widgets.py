@@ -17,6 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 from conftest import PASSWORD, USERNAME, load_into
+from transports import RecordingTransport
 
 pytest.importorskip("ipywidgets")
 
@@ -521,3 +522,40 @@ def test_display_reprs_exist(cohort_frames, client):
     assert "<" in cohort_frames._repr_html_()
     series = cohort_frames.series.head(1).orthanc.resources()[0]
     assert series.id in series._repr_html_()
+
+
+def test_browsing_costs_requests_per_click_not_per_resource(cohort_server):
+    recorder = RecordingTransport()
+    with of.Orthanc(
+        cohort_server.url, username=USERNAME, password=PASSWORD, transport=recorder
+    ) as client:
+        frames = of.Frames.load(client, levels=("patient", "study", "series"))
+        recorder.clear()
+        browser = browse(frames, page_size=3)
+        browser.filters.text.value = "imaging"
+        browser.filters.modality.value = ("CT",)
+        browser.series_table.next_page.click()
+        browser.patients_table.sort_by.value = "PatientID"
+        browser.patients_table.pick(browser.patients_table.page_ids[0])
+        browser.studies_table.pick(browser.studies_table.page_ids[0])
+        assert recorder.requests == []  # filters, paging, sorting, links: all local
+
+        series_id = browser.series_table.page_ids[0]
+        browser.series_table.pick(series_id)
+        middle = browser.preview.instance_id
+        assert recorder.requests == [
+            ("GET", f"/series/{series_id}/instances"),
+            ("GET", f"/instances/{middle}/preview"),
+            ("GET", f"/instances/{middle}/tags"),
+        ]
+        recorder.clear()
+        browser.preview.step(1)
+        first = browser.preview.instance_ids[0]
+        assert recorder.requests == [
+            ("GET", f"/instances/{first}/preview"),
+            ("GET", f"/instances/{first}/tags"),
+        ]
+        recorder.clear()
+        browser.preview.step(len(browser.preview.instance_ids) // 2 + 1)  # seen before: cached
+        assert browser.preview.instance_id == middle
+        assert recorder.requests == []
