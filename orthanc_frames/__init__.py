@@ -85,7 +85,30 @@ from .transfer import (
 def browse(frames_or_df: Any, **kwargs: Any) -> Any:
     """Open an ipywidgets browser on frames or on a linked selection of them.
 
-    See :func:`orthanc_frames.widgets.browse` (needs the ``widgets`` extra).
+    Filters (free text, modality, date range, labels), linked patient →
+    study → series tables, a preview with a slider over the instances of the
+    picked series, its tags, and an action bar (label, anonymize, download,
+    delete) with progress, Cancel and a result table.
+
+    Parameters
+    ----------
+    frames_or_df : Frames or pandas.DataFrame
+        ``f`` from ``client.frames()``, or a selection of it to start from,
+        e.g. ``f.series.query("Modality == 'CT'")``.
+    **kwargs
+        ``page_size`` (rows per table page), ``chunk_size`` (resources acted
+        on at once; Cancel takes effect between groups).
+
+    Returns
+    -------
+    orthanc_frames.widgets.Browser
+        Display it; ``browser.selection`` is the picked rows as a linked
+        DataFrame (``browser.selection.orthanc.add_label(...)`` works).
+
+    Notes
+    -----
+    Needs the ``widgets`` extra (ipywidgets 8). See
+    :func:`orthanc_frames.widgets.browse`.
     """
     from .widgets import browse as _browse
 
