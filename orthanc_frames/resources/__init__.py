@@ -9,6 +9,7 @@ from __future__ import annotations
 from .base import Resource
 from .instance import Instance
 from .job import Job, JobError, JobFailed, JobState, JobTimeout
+from .modification import Modification
 from .patient import Patient
 from .series import Series
 from .study import Study
@@ -29,6 +30,7 @@ __all__ = [
     "JobFailed",
     "JobState",
     "JobTimeout",
+    "Modification",
     "Patient",
     "Resource",
     "Series",

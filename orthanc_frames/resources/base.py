@@ -28,6 +28,7 @@ from ..client.errors import OrthancError
 from ..dicom_tags import parse_value, tag_info, typed_tags
 from ._orthanc_time import parse_orthanc_timestamp
 from .job import Job
+from .modification import IDENTIFYING_TAG, Modification, document_options
 
 if TYPE_CHECKING:
     from ..client import Orthanc
@@ -36,13 +37,6 @@ __all__ = ["Resource", "main_tag_property"]
 
 R = TypeVar("R", bound="Resource")
 
-# The tag that names a resource at each level: replacing it makes a new resource.
-_IDENTIFYING_TAG = {
-    "patient": "PatientID",
-    "study": "StudyInstanceUID",
-    "series": "SeriesInstanceUID",
-    "instance": "SOPInstanceUID",
-}
 # Shown by repr when already known (a repr never fetches).
 _REPR_TAGS = {
     "patient": ("PatientID", "PatientName"),
@@ -474,7 +468,7 @@ class Resource:
         self._client.capabilities.require_plugin("neuro", f"NIfTI export of {self!r}")
         target = Path(path)
         if target.is_dir():
-            uid = self.main_dicom_tags.get(_IDENTIFYING_TAG[self.level]) or self._id
+            uid = self.main_dicom_tags.get(IDENTIFYING_TAG[self.level]) or self._id
             target = target / f"{uid}.nii{'.gz' if compress else ''}"
         params = {"compress": ""} if compress else None
         return self._client.stream(self._path("nifti"), target, params=params)
@@ -490,6 +484,7 @@ class Resource:
 
     # -- anonymize / modify ---------------------------------------------------
 
+    @document_options
     def anonymize(
         self: R,
         remove: Sequence[str] | None = None,
@@ -509,31 +504,18 @@ class Resource:
         """Anonymize the resource on the server and return the new, anonymous resource.
 
         Runs as an Orthanc job and waits for it, so a large resource never
-        fails on an HTTP read timeout (see :meth:`anonymize_as_job`).
+        fails on an HTTP read timeout (see :meth:`anonymize_as_job`). An
+        :class:`Instance` is the exception: Orthanc answers with the new
+        file, which is stored with ``POST /instances`` (``priority``,
+        ``permissive``, ``timeout`` and ``progress`` then do not apply; for
+        the bytes alone, see :meth:`Instance.anonymized_bytes`).
 
         Parameters
         ----------
-        remove : list of str, optional
-            Tags to remove (keywords or ``gggg,eeee``).
-        replace : dict, optional
-            Tags to set, ``{"PatientName": "Anon"}``.
-        keep : list of str, optional
-            Tags to leave unchanged.
-        force : bool
-            Allow replacing identifying tags (``PatientID``, UIDs).
-        keep_private_tags : bool
-            Keep private tags (removed by default).
+        {anonymize_options}
         keep_source : bool
             Keep the original resource (default). ``False`` deletes it once
-            the job succeeded.
-        priority : int
-            Job priority (higher runs first).
-        permissive : bool
-            Let the job go on when single instances fail.
-        private_creator : str, optional
-            Private creator for private tags in ``replace``.
-        dicom_version : str, optional
-            Version of the DICOM de-identification profile (e.g. ``"2023b"``).
+            the copy is stored.
         timeout : float, optional
             Seconds to wait for the job; ``None`` waits until it ends.
         progress : bool, optional
@@ -542,14 +524,15 @@ class Resource:
         Returns
         -------
         Resource of the same level
-            The new resource, with its description already read.
+            The new resource.
 
         Raises
         ------
         JobFailed
             With Orthanc's error description and details.
         """
-        job = self.anonymize_as_job(
+        change = Modification(
+            "anonymize",
             remove,
             replace,
             keep,
@@ -561,8 +544,9 @@ class Resource:
             private_creator=private_creator,
             dicom_version=dicom_version,
         )
-        return self._result_of(job, "anonymization", timeout, progress)
+        return self.apply_modification(change, timeout=timeout, progress=progress)
 
+    @document_options
     def anonymize_as_job(
         self,
         remove: Sequence[str] | None = None,
@@ -579,18 +563,34 @@ class Resource:
     ) -> Job:
         """Start anonymizing the resource as an Orthanc job and return the :class:`Job`.
 
-        Same parameters as :meth:`anonymize`. When the job succeeds,
-        ``job.content["ID"]`` is the new resource's ID (see
-        :meth:`Job.wait_until_completion`).
-        """
-        body = _modification_body(
-            remove, replace, keep, force, keep_source, private_creator, priority, permissive
-        )
-        body["KeepPrivateTags"] = keep_private_tags
-        if dicom_version is not None:
-            body["DicomVersion"] = dicom_version
-        return self._start_job("anonymize", body)
+        When the job succeeds, ``job.content["ID"]`` is the new resource's
+        ID (see :meth:`Job.wait_until_completion`); for an
+        :class:`Instance` the job is ``/tools/bulk-anonymize`` and its
+        content lists the new instance under ``"Resources"``.
 
+        Parameters
+        ----------
+        {anonymize_options}
+        keep_source : bool
+            Keep the original (default); ``False`` deletes it once the job succeeded.
+        """
+        return self.start_modification_job(
+            Modification(
+                "anonymize",
+                remove,
+                replace,
+                keep,
+                force=force,
+                keep_private_tags=keep_private_tags,
+                keep_source=keep_source,
+                priority=priority,
+                permissive=permissive,
+                private_creator=private_creator,
+                dicom_version=dicom_version,
+            )
+        )
+
+    @document_options
     def modify(
         self: R,
         remove: Sequence[str] | None = None,
@@ -610,28 +610,16 @@ class Resource:
 
         Orthanc writes modified copies with new UIDs (a new resource) unless
         ``keep`` names the level's UID (with ``force=True``). Runs as a job
-        and waits for it (see :meth:`modify_as_job`).
+        and waits for it (see :meth:`modify_as_job`); an :class:`Instance`
+        is modified as in :meth:`anonymize` (the new file is stored; with
+        ``keep_source=False`` the original is deleted only when the copy
+        has another ID).
 
         Parameters
         ----------
-        remove : list of str, optional
-            Tags to remove.
-        replace : dict, optional
-            Tags to set, ``{"StudyDescription": "..."}``.
-        keep : list of str, optional
-            UIDs to keep (``StudyInstanceUID``...); needs ``force``.
-        force : bool
-            Allow changing identifying tags (``PatientID``, UIDs).
-        remove_private_tags : bool
-            Remove private tags (kept by default).
+        {modify_options}
         keep_source : bool
-            Keep the original (default); ``False`` deletes it once the job succeeded.
-        priority : int
-            Job priority.
-        permissive : bool
-            Let the job go on when single instances fail.
-        private_creator : str, optional
-            Private creator for private tags in ``replace``.
+            Keep the original (default); ``False`` deletes it once the copy is stored.
         timeout : float, optional
             Seconds to wait for the job; ``None`` waits until it ends.
         progress : bool, optional
@@ -642,7 +630,8 @@ class Resource:
         Resource of the same level
             The modified resource (a new one unless its UID was kept).
         """
-        job = self.modify_as_job(
+        change = Modification(
+            "modify",
             remove,
             replace,
             keep,
@@ -653,8 +642,9 @@ class Resource:
             permissive=permissive,
             private_creator=private_creator,
         )
-        return self._result_of(job, "modification", timeout, progress)
+        return self.apply_modification(change, timeout=timeout, progress=progress)
 
+    @document_options
     def modify_as_job(
         self,
         remove: Sequence[str] | None = None,
@@ -670,42 +660,85 @@ class Resource:
     ) -> Job:
         """Start modifying the resource as an Orthanc job and return the :class:`Job`.
 
-        Same parameters as :meth:`modify`.
+        As :meth:`anonymize_as_job` (``/tools/bulk-modify`` for an :class:`Instance`).
+
+        Parameters
+        ----------
+        {modify_options}
+        keep_source : bool
+            Keep the original (default); ``False`` deletes it once the job succeeded.
         """
-        self._check_identifier_change(replace, force)
-        body = _modification_body(
-            remove, replace, keep, force, keep_source, private_creator, priority, permissive
-        )
-        body["RemovePrivateTags"] = remove_private_tags
-        return self._start_job("modify", body)
-
-    def _check_identifier_change(self, replace: Mapping[str, Any] | None, force: bool) -> None:
-        identifying = _IDENTIFYING_TAG[self.level]
-        if replace and identifying in replace and not force:
-            raise ValueError(
-                f"Replacing {identifying} of {self!r} creates another {self.level} and "
-                "breaks the link to the original: pass force=True if that is intended."
+        return self.start_modification_job(
+            Modification(
+                "modify",
+                remove,
+                replace,
+                keep,
+                force=force,
+                remove_private_tags=remove_private_tags,
+                keep_source=keep_source,
+                priority=priority,
+                permissive=permissive,
+                private_creator=private_creator,
             )
+        )
 
-    def _start_job(self, action: str, body: dict[str, Any]) -> Job:
-        body["Asynchronous"] = True
-        answer = self._client.POST(self._path(action), json=body)
+    def apply_modification(
+        self: R,
+        change: Modification,
+        *,
+        timeout: float | None = None,
+        progress: bool | None = None,
+    ) -> R:
+        """Run an anonymize or modify request and return the resource it made.
+
+        What :meth:`anonymize` and :meth:`modify` do, for a request built
+        once (:class:`~orthanc_frames.resources.modification.Modification`),
+        e.g. to apply it to many resources.
+
+        Parameters
+        ----------
+        change : Modification
+            The request.
+        timeout : float, optional
+            Seconds to wait for the job; ``None`` waits until it ends.
+        progress : bool, optional
+            Show a progress bar while waiting.
+
+        Returns
+        -------
+        Resource of the same level
+            The new (or, with kept UIDs, the same) resource.
+        """
+        return type(self)(self._modified_copy_id(change, timeout, progress), self._client)
+
+    def start_modification_job(self, change: Modification) -> Job:
+        """Start an anonymize or modify request as an Orthanc job and return the :class:`Job`.
+
+        What :meth:`anonymize_as_job` and :meth:`modify_as_job` do, for a
+        request built once.
+        """
+        answer = self._client.POST(self._path(change.operation), json=change.body(self, job=True))
         self._information = None
         self._complete = False
         return Job(str(answer["ID"]), self._client)
 
-    def _result_of(self: R, job: Job, what: str, timeout: float | None, progress: bool | None) -> R:
+    def _modified_copy_id(
+        self, change: Modification, timeout: float | None, progress: bool | None
+    ) -> str:
+        """Make the anonymized or modified copy; return its Orthanc ID."""
+        job = self.start_modification_job(change)
         content = job.wait_until_completion(
-            timeout=timeout, progress=progress, desc=f"{self.level} {what}"
+            timeout=timeout, progress=progress, desc=f"{self.level} {change.noun}"
         )
         new_id = content.get("ID")
         if not new_id:
             raise OrthancError(
-                f"The {what} job {job.id} of {self!r} succeeded but did not name the new "
-                f"{self.level}; look for resources with metadata ModifiedFrom/AnonymizedFrom "
-                f"= {self._id}."
+                f"The {change.noun} job {job.id} of {self!r} succeeded but did not name the "
+                f"new {self.level}; look for resources with metadata "
+                f"ModifiedFrom/AnonymizedFrom = {self._id}."
             )
-        return type(self)(str(new_id), self._client)
+        return str(new_id)
 
 
 def _format(simplify: bool, short: bool) -> dict[str, str]:
@@ -716,32 +749,3 @@ def _format(simplify: bool, short: bool) -> dict[str, str]:
     if short:
         return {"short": ""}
     return {}
-
-
-def _modification_body(
-    remove: Sequence[str] | None,
-    replace: Mapping[str, Any] | None,
-    keep: Sequence[str] | None,
-    force: bool,
-    keep_source: bool,
-    private_creator: str | None,
-    priority: int | None,
-    permissive: bool | None,
-) -> dict[str, Any]:
-    """The JSON body shared by every anonymize / modify request."""
-    if isinstance(remove, str) or isinstance(keep, str):
-        raise TypeError("remove and keep are lists of tags, e.g. remove=['PatientName'].")
-    body: dict[str, Any] = {
-        "Remove": list(remove or []),
-        "Replace": dict(replace or {}),
-        "Keep": list(keep or []),
-        "Force": force,
-        "KeepSource": keep_source,
-    }
-    if priority is not None:
-        body["Priority"] = priority
-    if permissive is not None:
-        body["Permissive"] = permissive
-    if private_creator is not None:
-        body["PrivateCreator"] = private_creator
-    return body

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..client.errors import OrthancError
 from ..dicom_tags import tag_info
-from .base import Resource, _modification_body, main_tag_property
+from .base import Resource, main_tag_property
 from .job import Job
+from .modification import Modification
 
 if TYPE_CHECKING:
     import pydicom
@@ -214,11 +215,17 @@ class Instance(Resource):
 
         Parameters as in :meth:`Resource.anonymize`.
         """
-        body = _modification_body(remove, replace, keep, force, True, private_creator, None, None)
-        body["KeepPrivateTags"] = keep_private_tags
-        if dicom_version is not None:
-            body["DicomVersion"] = dicom_version
-        return bytes(self._client.POST(self._path("anonymize"), json=body))
+        change = Modification(
+            "anonymize",
+            remove,
+            replace,
+            keep,
+            force=force,
+            keep_private_tags=keep_private_tags,
+            private_creator=private_creator,
+            dicom_version=dicom_version,
+        )
+        return self._changed_bytes(change)
 
     def modified_bytes(
         self,
@@ -234,71 +241,8 @@ class Instance(Resource):
 
         Parameters as in :meth:`Resource.modify`.
         """
-        self._check_identifier_change(replace, force)
-        body = _modification_body(remove, replace, keep, force, True, private_creator, None, None)
-        body["RemovePrivateTags"] = remove_private_tags
-        return bytes(self._client.POST(self._path("modify"), json=body))
-
-    def anonymize(
-        self,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        keep_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-        dicom_version: str | None = None,
-        timeout: float | None = None,
-        progress: bool | None = None,
-    ) -> Instance:
-        """Anonymize the instance, store the result and return the new :class:`Instance`.
-
-        Orthanc's ``/instances/{id}/anonymize`` only returns bytes; they are
-        stored with ``POST /instances``. With ``keep_source=False`` the
-        original is deleted only after the new instance is stored. For the
-        bytes alone, use :meth:`anonymized_bytes`. ``priority``,
-        ``permissive``, ``timeout`` and ``progress`` concern jobs and are
-        accepted for symmetry with the other levels.
-        """
-        data = self.anonymized_bytes(
-            remove,
-            replace,
-            keep,
-            force=force,
-            keep_private_tags=keep_private_tags,
-            private_creator=private_creator,
-            dicom_version=dicom_version,
-        )
-        return self._store_replacement(data, keep_source, "anonymized")
-
-    def modify(
-        self,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        remove_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-        timeout: float | None = None,
-        progress: bool | None = None,
-    ) -> Instance:
-        """Modify the instance, store the result and return the new :class:`Instance`.
-
-        As :meth:`anonymize`: Orthanc returns bytes, which are stored; with
-        ``keep_source=False`` the original is deleted once the new one is
-        stored (never when both have the same ID, i.e. ``keep`` held the
-        ``SOPInstanceUID`` and the server overwrote it). For the bytes alone,
-        use :meth:`modified_bytes`.
-        """
-        data = self.modified_bytes(
+        change = Modification(
+            "modify",
             remove,
             replace,
             keep,
@@ -306,75 +250,40 @@ class Instance(Resource):
             remove_private_tags=remove_private_tags,
             private_creator=private_creator,
         )
-        return self._store_replacement(data, keep_source, "modified")
+        return self._changed_bytes(change)
 
-    def _store_replacement(self, data: bytes, keep_source: bool, what: str) -> Instance:
-        answer = self._client.POST("/instances", data=data)
-        new_id = answer.get("ID") if isinstance(answer, Mapping) else None
-        if not new_id:
-            raise OrthancError(
-                f"Orthanc did not store the {what} copy of {self!r} (answer: {answer!r}); "
-                "the original was kept."
-            )
-        if not keep_source and new_id != self._id:
-            self.delete()
-        return Instance(str(new_id), self._client)
-
-    def anonymize_as_job(
-        self,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        keep_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-        dicom_version: str | None = None,
-    ) -> Job:
-        """Anonymize the instance in an Orthanc job (``/tools/bulk-anonymize``).
-
-        The job stores the new instance; its content lists it under
-        ``"Resources"``.
-        """
-        body = _modification_body(
-            remove, replace, keep, force, keep_source, private_creator, priority, permissive
-        )
-        body["KeepPrivateTags"] = keep_private_tags
-        if dicom_version is not None:
-            body["DicomVersion"] = dicom_version
-        return self._start_bulk_job("/tools/bulk-anonymize", body)
-
-    def modify_as_job(
-        self,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        remove_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-    ) -> Job:
-        """Modify the instance in an Orthanc job (``/tools/bulk-modify``).
+    def start_modification_job(self, change: Modification) -> Job:
+        """Start the request as a ``/tools/bulk-anonymize`` or ``/tools/bulk-modify`` job.
 
         The job stores the new instance; its content lists it under ``"Resources"``.
         """
-        self._check_identifier_change(replace, force)
-        body = _modification_body(
-            remove, replace, keep, force, keep_source, private_creator, priority, permissive
-        )
-        body["RemovePrivateTags"] = remove_private_tags
-        return self._start_bulk_job("/tools/bulk-modify", body)
-
-    def _start_bulk_job(self, route: str, body: dict[str, Any]) -> Job:
-        body.update({"Resources": [self._id], "Level": "Instance", "Asynchronous": True})
-        answer = self._client.POST(route, json=body)
+        body = change.body(self, job=True)
+        body.update({"Resources": [self._id], "Level": "Instance"})
+        answer = self._client.POST(f"/tools/bulk-{change.operation}", json=body)
         return Job(str(answer["ID"]), self._client)
+
+    def _changed_bytes(self, change: Modification) -> bytes:
+        body = change.body(self, job=False)
+        return bytes(self._client.POST(self._path(change.operation), json=body))
+
+    def _modified_copy_id(
+        self, change: Modification, timeout: float | None, progress: bool | None
+    ) -> str:
+        """Store the bytes Orthanc answers with; drop the original after, if asked.
+
+        The original is never deleted when the copy has its ID (``keep``
+        held the ``SOPInstanceUID`` and the server overwrote it).
+        """
+        answer = self._client.POST("/instances", data=self._changed_bytes(change))
+        new_id = answer.get("ID") if isinstance(answer, Mapping) else None
+        if not new_id:
+            raise OrthancError(
+                f"Orthanc did not store the {change.participle} copy of {self!r} "
+                f"(answer: {answer!r}); the original was kept."
+            )
+        if not change.keep_source and new_id != self._id:
+            self.delete()
+        return str(new_id)
 
 
 def _content_part(part: str) -> str:
