@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -15,6 +15,9 @@ from . import _core
 from ._base import ClientBase, PartialFile
 from .capabilities import Capabilities
 from .generated import OrthancRestMethods
+
+if TYPE_CHECKING:
+    from ..frames import Frames
 
 __all__ = ["Orthanc"]
 
@@ -102,8 +105,23 @@ class Orthanc(ClientBase, OrthancRestMethods):
 
         Reads ``ORTHANC_URL`` (default ``http://127.0.0.1:8042``),
         ``ORTHANC_USERNAME``, ``ORTHANC_PASSWORD``, ``ORTHANC_TOKEN`` and
-        ``ORTHANC_VERIFY`` (``false`` turns TLS verification off). Keyword
-        arguments override the environment.
+        ``ORTHANC_VERIFY`` (``false`` turns TLS verification off).
+
+        Parameters
+        ----------
+        **overrides
+            Any argument of :class:`Orthanc`; it wins over the environment.
+
+        Returns
+        -------
+        Orthanc
+
+        Examples
+        --------
+        >>> import os
+        >>> os.environ["ORTHANC_URL"] = "http://127.0.0.1:8042"
+        >>> Orthanc.from_env(timeout=10)
+        Orthanc('http://127.0.0.1:8042')
         """
         return cls(**_core.settings_from_env(**overrides))
 
@@ -155,7 +173,30 @@ class Orthanc(ClientBase, OrthancRestMethods):
     # -- raw verbs -----------------------------------------------------------
 
     def GET(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
-        """``GET route``: parsed JSON, ``str`` for text, ``bytes`` otherwise."""
+        """Send ``GET route`` (any route, plugin routes included).
+
+        Parameters
+        ----------
+        route : str
+            A path on the server, e.g. ``"/patients"`` or ``"/dicom-web/studies"``.
+        params : mapping, optional
+            Query parameters; ``True``/``False`` are sent as ``true``/``false``.
+        headers : mapping, optional
+            Extra headers for this request.
+
+        Returns
+        -------
+        object
+            Parsed JSON, ``str`` for a text answer, ``bytes`` otherwise
+            (``None`` for an empty body).
+
+        Raises
+        ------
+        HTTPError
+            ``NotFound``, ``Unauthorized``, ``BadRequest``... with Orthanc's reason.
+        ConnectionError, Timeout
+            When the server cannot be reached or does not answer in time.
+        """
         return self._request("GET", route, params=params, headers=headers)
 
     def POST(
@@ -166,7 +207,29 @@ class Orthanc(ClientBase, OrthancRestMethods):
         params: _core.Params = None,
         headers: _core.Headers = None,
     ) -> Any:
-        """``POST route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        """Send ``POST route`` with a JSON body (``json=``) or raw bytes (``data=``).
+
+        Only failures before the request reached the server are retried:
+        a POST may not be safe to repeat.
+
+        Parameters
+        ----------
+        route : str
+            A path on the server, e.g. ``"/tools/find"``.
+        json : object, optional
+            A body sent as JSON.
+        data : bytes or str, optional
+            A raw body (a DICOM file, a label value...), instead of ``json``.
+        params : mapping, optional
+            Query parameters.
+        headers : mapping, optional
+            Extra headers for this request.
+
+        Returns
+        -------
+        object
+            Parsed JSON, ``str`` for a text answer, ``bytes`` otherwise.
+        """
         return self._request("POST", route, params=params, json=json, data=data, headers=headers)
 
     def PUT(
@@ -177,11 +240,43 @@ class Orthanc(ClientBase, OrthancRestMethods):
         params: _core.Params = None,
         headers: _core.Headers = None,
     ) -> Any:
-        """``PUT route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        """Send ``PUT route`` with a JSON body (``json=``) or raw bytes (``data=``).
+
+        Parameters
+        ----------
+        route : str
+            A path on the server, e.g. ``"/tools/find"``.
+        json : object, optional
+            A body sent as JSON.
+        data : bytes or str, optional
+            A raw body (a DICOM file, a label value...), instead of ``json``.
+        params : mapping, optional
+            Query parameters.
+        headers : mapping, optional
+            Extra headers for this request.
+
+        Returns
+        -------
+        object
+            Parsed JSON, ``str`` for a text answer, ``bytes`` otherwise.
+        """
         return self._request("PUT", route, params=params, json=json, data=data, headers=headers)
 
     def DELETE(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
-        """``DELETE route``."""
+        """Send ``DELETE route``.
+
+        Parameters
+        ----------
+        route : str
+            A path on the server, e.g. ``"/patients/{id}"``.
+        params, headers : mapping, optional
+            Query parameters and extra headers.
+
+        Returns
+        -------
+        object
+            Orthanc's answer, usually an empty JSON object.
+        """
         return self._request("DELETE", route, params=params, headers=headers)
 
     def stream(
@@ -298,18 +393,64 @@ class Orthanc(ClientBase, OrthancRestMethods):
 
     # -- frames --------------------------------------------------------------
 
-    def frames(self, **kwargs: Any) -> Any:
-        """This server as four linked pandas DataFrames: ``Frames.load(self, **kwargs)``.
+    def frames(
+        self,
+        query: Mapping[str, Any] | None = None,
+        labels: Sequence[str] | str | None = None,
+        labels_constraint: str = "All",
+        tags: Mapping[str, Iterable[str]] | None = None,
+        levels: Iterable[str] = ("patient", "study", "series", "instance"),
+        workers: int = 8,
+        progress: bool | None = None,
+        **kwargs: Any,
+    ) -> Frames:
+        """This server as four linked pandas DataFrames (see :meth:`Frames.load`).
 
-        Takes the keywords of :meth:`orthanc_frames.Frames.load` (``query``,
-        ``labels``, ``labels_constraint``, ``tags``, ``levels``, ``workers``,
-        ``progress``) and returns an :class:`orthanc_frames.Frames`.
+        Parameters
+        ----------
+        query : mapping, optional
+            DICOM keyword -> Orthanc pattern, run on the server, e.g.
+            ``{"StudyDate": "20200101-20201231", "Modality": "CT"}``.
+        labels : list of str, optional
+            Keep only resources carrying these labels (studies by default).
+        labels_constraint : {"All", "Any", "None"}
+            How ``labels`` combine.
+        tags : mapping, optional
+            Level -> extra DICOM keywords, e.g. ``{"series": ["SliceThickness"]}``.
+        levels : iterable of str
+            Levels loaded now; the others load on first access.
+        workers : int
+            Pages fetched in parallel.
+        progress : bool or None
+            Progress bar (None: shown when interactive).
+        **kwargs
+            Further keywords of :meth:`Frames.load`.
+
+        Returns
+        -------
+        orthanc_frames.Frames
+            ``f.patients``, ``f.studies``, ``f.series``, ``f.instances``.
+
+        Examples
+        --------
+        >>> f = c.frames(query={"Modality": "CT"})  # doctest: +SKIP
+        >>> f.series.query("SliceThickness <= 1.5").orthanc.add_label("thin")  # doctest: +SKIP
         """
         # The one deliberate upward import of the client layer: lazy, so that
         # the client still imports (and works) without pandas.
         from ..frames import Frames
 
-        return Frames.load(self, **kwargs)
+        return Frames.load(
+            self,
+            query=query,
+            labels=labels,
+            labels_constraint=labels_constraint,
+            tags=tags,
+            levels=levels,
+            workers=workers,
+            progress=progress,
+            **kwargs,
+        )
 
     # -- lifetime ------------------------------------------------------------
 
