@@ -1,9 +1,15 @@
 """The browser: filters, linked patient → study → series tables, preview, tags, actions.
 
->>> import orthanc_frames as of  # doctest: +SKIP
->>> b = of.browse(c.frames())  # or f.browse(), or of.browse(f.series.query("Modality == 'CT'"))
->>> b  # displays in Jupyter / Voila  # doctest: +SKIP
+Examples
+--------
+>>> import orthanc_frames as of
+>>> c = of.Orthanc.from_env()
+>>> b = of.browse(c.frames())  # doctest: +SKIP
+>>> b  # displays in Jupyter and Voila  # doctest: +SKIP
 >>> b.selection.orthanc.add_label("picked")  # code continues from what a person picked  # doctest: +SKIP
+
+``f.browse()`` and ``of.browse(f.series.query("Modality == 'CT'"))`` start
+from the whole frames or from a selection.
 """
 
 from __future__ import annotations
