@@ -167,3 +167,10 @@ def test_job_needs_an_id(client: of.Orthanc) -> None:
         of.Job("", client)
     with pytest.raises(of.NotFound):
         of.Job("no-such-job", client).state  # noqa: B018
+
+
+def test_waiting_for_a_job_the_server_forgot_says_why(client: of.Orthanc) -> None:
+    with pytest.raises(of.OrthancError, match="JobsHistorySize") as raised:
+        of.Job("no-such-job", client).wait_until_completion(desc="send series x")
+    assert not isinstance(raised.value, of.NotFound)
+    assert "no-such-job (send series x)" in str(raised.value)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._progress import progress_bar
-from ..client.errors import OrthancError, Timeout
+from ..client.errors import NotFound, OrthancError, Timeout
 from ._orthanc_time import parse_orthanc_timestamp
 
 if TYPE_CHECKING:
@@ -287,10 +287,14 @@ class Job:
             Orthanc's error code, description and details.
         JobTimeout
             When ``timeout`` passes first; the job keeps running on the server.
+        OrthancError
+            When the server does not know the job (any more): a finished job
+            drops out of Orthanc's history once ``JobsHistorySize`` newer
+            ones have ended.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = _FIRST_POLL_SECONDS if poll is None else poll
-        info = self.get_information()
+        info = self._information_while_waiting(desc)
         with progress_bar(100, desc=desc or str(info.get("Type", "job")), enabled=progress) as bar:
             shown = 0
             while True:
@@ -316,7 +320,19 @@ class Job:
                 time.sleep(pause)
                 if poll is None:
                     delay = min(delay * 1.5, _MAX_POLL_SECONDS)
-                info = self.get_information()
+                info = self._information_while_waiting(desc)
+
+    def _information_while_waiting(self, desc: str) -> dict[str, Any]:
+        try:
+            return self.get_information()
+        except NotFound:
+            what = f" ({desc})" if desc else ""
+            raise OrthancError(
+                f"Orthanc job {self._id}{what} is not known to the server: its end was not "
+                "seen before it dropped out of Orthanc's job history (the server keeps only "
+                "JobsHistorySize finished jobs), or the ID is wrong. Check the server for the "
+                "result, or raise JobsHistorySize / run fewer jobs at once."
+            ) from None
 
 
 def _timestamp(text: str | None) -> dt.datetime | None:
