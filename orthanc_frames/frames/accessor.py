@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..resources.modification import document_options
 from . import bulk
 from .registry import FramesLinkError, lookup
 
@@ -180,6 +181,7 @@ class OrthancAccessor:
 
     # -- anonymize / modify ------------------------------------------------
 
+    @document_options
     def anonymize(
         self,
         replace: Mapping[str, Any] | None = None,
@@ -200,19 +202,10 @@ class OrthancAccessor:
 
         Parameters
         ----------
-        replace : mapping, optional
-            Tag (keyword or ``"gggg,eeee"``) to new value.
-        remove, keep : sequence of str, optional
-            Tags to remove, tags to keep unchanged.
-        force : bool
-            Allow changing identifying tags (``PatientID``, UIDs).
-        keep_private_tags : bool
-            Keep private tags (removed by default).
+        {anonymize_options}
         keep_source : bool
             ``False`` deletes each original, only after its anonymized copy
             was found on the server with as many instances.
-        priority, permissive, private_creator, dicom_version
-            As in :func:`orthanc_frames.frames.bulk.anonymize`.
         workers : int, optional
             Resources anonymized in parallel.
         progress : bool, optional
@@ -240,6 +233,7 @@ class OrthancAccessor:
             progress=progress,
         )
 
+    @document_options
     def modify(
         self,
         replace: Mapping[str, Any] | None = None,
@@ -259,19 +253,10 @@ class OrthancAccessor:
 
         Parameters
         ----------
-        replace : mapping, optional
-            Tag to new value, e.g. ``{"StudyDescription": "Baseline"}``.
-        remove : sequence of str, optional
-            Tags to remove.
-        keep : sequence of str, optional
-            Tags (UIDs) to keep; needs ``force``.
-        force : bool
-            Allow changing identifying tags.
-        remove_private_tags : bool
-            Remove all private tags.
+        {modify_options}
         keep_source : bool
             ``False`` deletes each original once its copy is proven stored.
-        priority, permissive, private_creator, workers, progress
+        workers, progress
             As in :meth:`anonymize`.
 
         Returns

@@ -26,9 +26,9 @@ original had.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,10 @@ import pyarrow as pa
 from .. import transfer
 from .._parallel import Outcome, run_each
 from .._progress import progress_bar
-from ..client import NotFound, OrthancError
-from ..resources import RESOURCE_CLASSES
-from ..resources.job import Job
+from ..client import OrthancError
+from ..resources import RESOURCE_CLASSES, Job, Modification
+from ..resources.modality import Modality, Peer
+from ..resources.modification import document_options
 from .registry import LEVELS
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "remove_label",
     "result_frame",
     "run_bulk",
+    "run_modification",
     "send",
     "upload_files",
 ]
@@ -268,31 +270,7 @@ def remove_label(
     )
 
 
-# -- jobs ---------------------------------------------------------------------
-
-
-def _wait_for_job(client: Any, job_id: str, what: str) -> dict[str, Any]:
-    """Wait for an Orthanc job; return its ``Content`` (raises ``JobFailed`` on failure)."""
-    try:
-        return Job(job_id, client).wait_until_completion(progress=False, desc=what)
-    except NotFound:
-        raise OrthancError(
-            f"Job {job_id} ({what}) vanished from Orthanc's job history before its end "
-            "was seen (the server keeps only JobsHistorySize finished jobs). Check the "
-            "server for the result, or raise JobsHistorySize / use fewer workers."
-        ) from None
-
-
 # -- anonymize / modify -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Modification:
-    """An anonymize or modify call of the resource classes, and whether to keep sources."""
-
-    operation: str  # "anonymize" | "modify"
-    options: dict[str, Any]
-    keep_source: bool
 
 
 def _instance_count(client: Any, level: str, identifier: str) -> int:
@@ -302,19 +280,19 @@ def _instance_count(client: Any, level: str, identifier: str) -> int:
     return int(client.GET(f"{_route(level, identifier)}/statistics")["CountInstances"])
 
 
-def _modify_one(client: Any, level: str, identifier: str, change: _Modification) -> str:
+def _modify_one(client: Any, level: str, identifier: str, change: Modification) -> str:
     """Create the modified copy of one resource; delete the source if asked and proven safe."""
     expected = None if change.keep_source else _instance_count(client, level, identifier)
     source = RESOURCE_CLASSES[level](identifier, client)
     # The copy is always made with the source kept: the source is deleted
     # here, and only once the copy is proven complete.
-    copy = getattr(source, change.operation)(**change.options, keep_source=True, progress=False)
-    new_id = str(copy.id)
+    kept = dataclasses.replace(change, keep_source=True)
+    new_id = source.apply_modification(kept, progress=False).id
     if expected is not None and new_id != identifier:
         stored = _instance_count(client, level, new_id)
         if stored != expected:
             raise ReplacementNotProven(
-                f"The {change.operation}d copy {new_id} of {level} {identifier} holds "
+                f"The {change.participle} copy {new_id} of {level} {identifier} holds "
                 f"{stored} instance(s) instead of {expected}: the original was NOT deleted. "
                 "Check the copy on the server, then delete what you do not need."
             )
@@ -322,14 +300,40 @@ def _modify_one(client: Any, level: str, identifier: str, change: _Modification)
     return new_id
 
 
-def _run_modification(
+def run_modification(
     client: Any,
     level: str,
     ids: Iterable[str],
-    change: _Modification,
-    workers: int,
-    progress: bool | None,
+    change: Modification,
+    *,
+    workers: int = 4,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
+    """Apply one anonymize or modify request to every resource; return the result frame.
+
+    What :func:`anonymize` and :func:`modify` do, for a request built once
+    (:class:`~orthanc_frames.resources.Modification`).
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    ids : iterable of str
+        Orthanc IDs of the source resources.
+    change : Modification
+        The request. With ``keep_source=False`` each original is deleted
+        only after its copy was found on the server with as many instances
+        (a copy with the original's own ID never causes a deletion);
+        otherwise the row fails and the original stays.
+    workers : int
+        Resources changed in parallel.
+    progress : bool or None
+
+    Returns
+    -------
+    pandas.DataFrame
+        Result frame with ``new_id``, the ID of each copy.
+    """
     return run_bulk(
         level,
         ids,
@@ -341,6 +345,7 @@ def _run_modification(
     )
 
 
+@document_options
 def anonymize(
     client: Any,
     level: str,
@@ -371,28 +376,11 @@ def anonymize(
     level : {"patient", "study", "series", "instance"}
     ids : iterable of str
         Orthanc IDs of the source resources.
-    replace : mapping, optional
-        Tag (keyword or ``"gggg,eeee"``) to new value.
-    remove : sequence of str, optional
-        Tags to remove beyond Orthanc's anonymization profile.
-    keep : sequence of str, optional
-        Tags to keep unchanged.
-    force : bool
-        Allow changing identifiers such as ``PatientID`` (Orthanc's ``Force``).
-    keep_private_tags : bool
-        Keep private tags (removed by default).
+    {anonymize_options}
     keep_source : bool
         ``False`` deletes each original, but only after its copy was found
         on the server with as many instances as the original; otherwise the
         row fails and the original stays.
-    priority : int
-        Priority of the Orthanc jobs.
-    permissive : bool
-        Ignore errors on individual instances (Orthanc's ``Permissive``).
-    private_creator : str, optional
-        Private creator for private tags in ``replace``.
-    dicom_version : str, optional
-        Anonymization profile, e.g. ``"2021b"`` (Orthanc's default when None).
     workers : int
         Resources anonymized in parallel.
     progress : bool or None
@@ -402,21 +390,23 @@ def anonymize(
     pandas.DataFrame
         Result frame with ``new_id``, the ID of the anonymized copy.
     """
-    options = {
-        "replace": replace,
-        "remove": remove,
-        "keep": keep,
-        "force": force,
-        "keep_private_tags": keep_private_tags,
-        "priority": priority,
-        "permissive": permissive,
-        "private_creator": private_creator,
-        "dicom_version": dicom_version,
-    }
-    change = _Modification("anonymize", options, keep_source)
-    return _run_modification(client, level, ids, change, workers, progress)
+    change = Modification(
+        "anonymize",
+        remove,
+        replace,
+        keep,
+        force=force,
+        keep_private_tags=keep_private_tags,
+        keep_source=keep_source,
+        priority=priority,
+        permissive=permissive,
+        private_creator=private_creator,
+        dicom_version=dicom_version,
+    )
+    return run_modification(client, level, ids, change, workers=workers, progress=progress)
 
 
+@document_options
 def modify(
     client: Any,
     level: str,
@@ -442,21 +432,12 @@ def modify(
     level : {"patient", "study", "series", "instance"}
     ids : iterable of str
         Orthanc IDs of the source resources.
-    replace : mapping, optional
-        Tag (keyword or ``"gggg,eeee"``) to new value.
-    remove : sequence of str, optional
-        Tags to remove.
-    keep : sequence of str, optional
-        Tags to keep, e.g. ``["SeriesInstanceUID"]`` (needs ``force``).
-    force : bool
-        Allow changing identifiers (Orthanc's ``Force``).
-    remove_private_tags : bool
-        Remove all private tags.
+    {modify_options}
     keep_source : bool
         ``False`` deletes each original once its copy is proven stored
         (same number of instances); a copy with the original's own ID (UIDs
         kept) never causes a deletion.
-    priority, permissive, private_creator, workers, progress
+    workers, progress
         As in :func:`anonymize`.
 
     Returns
@@ -464,18 +445,19 @@ def modify(
     pandas.DataFrame
         Result frame with ``new_id``.
     """
-    options = {
-        "replace": replace,
-        "remove": remove,
-        "keep": keep,
-        "force": force,
-        "remove_private_tags": remove_private_tags,
-        "priority": priority,
-        "permissive": permissive,
-        "private_creator": private_creator,
-    }
-    change = _Modification("modify", options, keep_source)
-    return _run_modification(client, level, ids, change, workers, progress)
+    change = Modification(
+        "modify",
+        remove,
+        replace,
+        keep,
+        force=force,
+        remove_private_tags=remove_private_tags,
+        keep_source=keep_source,
+        priority=priority,
+        permissive=permissive,
+        private_creator=private_creator,
+    )
+    return run_modification(client, level, ids, change, workers=workers, progress=progress)
 
 
 # -- delete -------------------------------------------------------------------
@@ -581,12 +563,13 @@ def send(
     """
     if (modality is None) == (peer is None):
         raise ValueError("send needs exactly one target: modality='NAME' or peer='NAME'.")
-    route = f"/modalities/{modality}/store" if modality is not None else f"/peers/{peer}/store"
+    destination = Modality(client, modality) if modality is not None else Peer(client, str(peer))
     target = f"modality {modality!r}" if modality is not None else f"peer {peer!r}"
 
     def store(identifier: str) -> None:
-        job = client.POST(route, json={"Resources": [identifier], "Asynchronous": True})
-        _wait_for_job(client, job["ID"], f"send {level} {identifier} to {target}")
+        job = destination.store(identifier, asynchronous=True)
+        assert isinstance(job, Job)
+        job.wait_until_completion(progress=False, desc=f"send {level} {identifier} to {target}")
         return None
 
     return run_bulk(level, ids, store, workers=workers, progress=progress, desc=f"send to {target}")
