@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from conftest import load_into
 
 import orthanc_frames as of
@@ -58,3 +60,38 @@ def test_refresh_continues_from_a_snapshot(empty_server: Any, tmp_path: Any) -> 
             pd.testing.assert_frame_equal(
                 back.frame(level).sort_index(), fresh.frame(level).sort_index()
             )
+
+
+def _as_python_lists(column: pd.Series) -> list[Any]:
+    """List cells as Python lists (None when missing), whatever the reader gave."""
+    return [None if value is None or value is pd.NA else list(value) for value in column]
+
+
+def test_plain_pandas_reads_each_level_file(client: Any, tmp_path: Any) -> None:
+    f = client.frames(tags={"series": ["SliceThickness", "ImageType"]})
+    f.to_parquet(tmp_path / "snap")
+    ours = of.Frames.read_parquet(tmp_path / "snap")
+    for level in f.loaded_levels:
+        plain = pd.read_parquet(tmp_path / "snap" / f"{level}.parquet")
+        expected = ours.frame(level)
+        assert list(plain.columns) == list(expected.columns)
+        # pyarrow rebuilds an index without pandas' dtype record: pandas' default strings.
+        assert plain.index.name == level
+        assert plain.index.tolist() == expected.index.tolist()
+        list_columns = [
+            c for c in expected.columns if pa.types.is_list(expected[c].dtype.pyarrow_dtype)
+        ]
+        assert "labels" in list_columns
+        for column in expected.columns:
+            if column in list_columns:
+                # A pandas dtype string cannot name an Arrow list: plain pandas gives objects.
+                assert _as_python_lists(plain[column]) == _as_python_lists(expected[column])
+            else:
+                pd.testing.assert_series_equal(
+                    plain[column], expected[column], check_index_type=False
+                )
+        arrow_table = pq.read_table(tmp_path / "snap" / f"{level}.parquet")
+        pd.testing.assert_frame_equal(arrow_table.to_pandas(types_mapper=pd.ArrowDtype), expected)
+    plain_problems = pd.read_parquet(tmp_path / "snap" / "problems.parquet")
+    pd.testing.assert_frame_equal(plain_problems, f.problems)
+    assert len(f.problems)  # the cohort has invalid values: the problems file is not empty

@@ -10,6 +10,15 @@ Layout of a snapshot folder::
 Arrow-backed dtypes round-trip exactly. A snapshot read with
 ``client=`` continues :meth:`~orthanc_frames.frames.Frames.refresh` from
 the change it had seen.
+
+Each level file is also a plain Parquet file for other readers:
+``pandas.read_parquet(path)`` gives the same values and dtypes as
+:meth:`~orthanc_frames.frames.Frames.read_parquet`, except that list
+columns (``labels``, multi-valued tags) come back as ``object`` columns of
+arrays, since a pandas dtype string cannot name an Arrow list type
+(``pandas.read_parquet(path, dtype_backend="pyarrow")`` gives them as
+Arrow lists). pyarrow, DuckDB and Polars read the Arrow schema, which is
+exact.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from .schema import PROBLEM_COLUMNS, empty_problems
 if TYPE_CHECKING:
     from .container import Frames
 
-__all__ = ["FORMAT_VERSION", "METADATA_FILE", "read_frames", "write_frames"]
+__all__ = ["FORMAT_VERSION", "METADATA_FILE", "read_frames", "write_frame_parquet", "write_frames"]
 
 FORMAT_VERSION = 1
 METADATA_FILE = "frames.json"
@@ -52,6 +61,60 @@ def _without_link(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _readable_pandas_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """pandas' own metadata, rewritten so that ``pandas.read_parquet`` can follow it.
+
+    pandas records each column's dtype as ``str(dtype)``, which its reader
+    parses back with ``pandas.api.types.pandas_dtype``. Two Arrow dtypes do
+    not survive that: ``list<item: ...>[pyarrow]`` does not parse at all
+    (the reader fails), and ``string[pyarrow]`` parses as pandas'
+    ``StringDtype``, not the Arrow ``string`` the frames hold.
+    """
+    for column in metadata.get("columns", []):
+        recorded = str(column.get("numpy_type", ""))
+        if recorded.startswith(("list<", "large_list<")):
+            column["numpy_type"] = "object"
+        elif recorded == "string[pyarrow]":
+            column["numpy_type"] = "utf8[pyarrow]"  # the same Arrow type, as ArrowDtype
+    return metadata
+
+
+def write_frame_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write one frame to a Parquet file that pandas, pyarrow and DuckDB read back as is.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A frame of :class:`~orthanc_frames.frames.Frames` (or any DataFrame
+        with Arrow-backed columns). Its link to the Frames is not written.
+    path : str or os.PathLike
+        The file to write (replaced if it exists).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Notes
+    -----
+    ``pandas.read_parquet(path)`` gives the frame back with the same values
+    and dtypes, except list columns, which come back as ``object`` columns
+    of arrays (``dtype_backend="pyarrow"`` gives Arrow lists). The Arrow
+    schema itself is exact.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(_without_link(frame))
+    schema_metadata = dict(table.schema.metadata or {})
+    if b"pandas" in schema_metadata:
+        pandas_metadata = _readable_pandas_metadata(json.loads(schema_metadata[b"pandas"]))
+        schema_metadata[b"pandas"] = json.dumps(pandas_metadata).encode("utf-8")
+    target = Path(path)
+    pq.write_table(table.replace_schema_metadata(schema_metadata), target)
+    return target
+
+
 def write_frames(frames: Frames, path: str | os.PathLike[str]) -> Path:
     """Write ``frames`` into the folder ``path`` (created if needed); return it."""
     from .. import __version__
@@ -59,8 +122,8 @@ def write_frames(frames: Frames, path: str | os.PathLike[str]) -> Path:
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     for level in frames.loaded_levels:
-        _without_link(frames.frame(level)).to_parquet(folder / f"{level}.parquet")
-    frames.problems.to_parquet(folder / PROBLEMS_FILE, index=False)
+        write_frame_parquet(frames.frame(level), folder / f"{level}.parquet")
+    write_frame_parquet(frames.problems.reset_index(drop=True), folder / PROBLEMS_FILE)
     metadata = {
         "format": FORMAT_VERSION,
         "orthanc_frames_version": __version__,
