@@ -30,7 +30,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pyarrow as pa
@@ -567,8 +567,7 @@ def send(
     target = f"modality {modality!r}" if modality is not None else f"peer {peer!r}"
 
     def store(identifier: str) -> None:
-        job = destination.store(identifier, asynchronous=True)
-        assert isinstance(job, Job)
+        job = cast(Job, destination.store(identifier, asynchronous=True))
         job.wait_until_completion(progress=False, desc=f"send {level} {identifier} to {target}")
         return None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from ..client._core import quote_segment
 from ..client.errors import HTTPError, NotFound
@@ -197,7 +197,52 @@ def _run(client: Orthanc, route: str, body: dict[str, Any], asynchronous: bool) 
     return client.POST(route, json={**body, "Synchronous": True})
 
 
-class Modality:
+class _Remote:
+    """A remote node the server knows by a symbolic name: a modality or a peer."""
+
+    _kind: ClassVar[str] = ""
+    _collection: ClassVar[str] = ""
+
+    def __init__(self, client: Orthanc, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(
+                f"A {self._kind} needs its symbolic name (a non-empty string), not {name!r}."
+            )
+        self.client = client
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r} on {self.client.url})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Remote) and other._key() == self._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[str, str, str]:
+        return (self._kind, self.client.url, self.name)
+
+    def _route(self, action: str) -> str:
+        return f"/{self._collection}/{quote_segment(self.name)}/{action}"
+
+    def _echo_failure(self, error: HTTPError) -> EchoResult:
+        reason = _server_says(error)
+        if isinstance(error, NotFound):
+            reason = (
+                f"The server knows no {self._kind} named {self.name!r} ({reason}); "
+                f"list them with list_{self._collection}(client)."
+            )
+        return EchoResult(False, self.name, reason)
+
+    def _store(
+        self, resources: Any, body: dict[str, Any], asynchronous: bool
+    ) -> dict[str, Any] | Job:
+        body = {"Resources": _resource_ids(resources), **body}
+        return _run(self.client, self._route("store"), body, asynchronous)
+
+
+class Modality(_Remote):
     """A DICOM modality known to the server (``/modalities/{name}``).
 
     ``RemoteModality`` is the same class under pyorthanc's name.
@@ -217,29 +262,8 @@ class Modality:
     EchoResult(ok=True, target='PACS', reason=None)
     """
 
-    def __init__(self, client: Orthanc, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError(
-                f"A modality needs its symbolic name (a non-empty string), not {name!r}."
-            )
-        self.client = client
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"Modality({self.name!r} on {self.client.url})"
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Modality)
-            and other.name == self.name
-            and other.client.url == self.client.url
-        )
-
-    def __hash__(self) -> int:
-        return hash(("modality", self.client.url, self.name))
-
-    def _route(self, action: str) -> str:
-        return f"/modalities/{quote_segment(self.name)}/{action}"
+    _kind = "modality"
+    _collection = "modalities"
 
     @property
     def configuration(self) -> dict[str, Any]:
@@ -270,15 +294,8 @@ class Modality:
             body["CheckFind"] = check_find
         try:
             self.client.POST(self._route("echo"), json=body)
-        except NotFound as error:
-            return EchoResult(
-                False,
-                self.name,
-                f"The server knows no modality named {self.name!r} ({_server_says(error)}); "
-                "list them with list_modalities(client).",
-            )
         except HTTPError as error:
-            return EchoResult(False, self.name, _server_says(error))
+            return self._echo_failure(error)
         return EchoResult(True, self.name)
 
     def find(
@@ -463,21 +480,17 @@ class Modality:
             Orthanc's report (``InstancesCount``, ``FailedInstancesCount``...)
             or the job.
         """
-        body: dict[str, Any] = {
-            "Resources": _resource_ids(resources),
-            "Permissive": permissive,
-            "StorageCommitment": storage_commitment,
-        }
+        body: dict[str, Any] = {"Permissive": permissive, "StorageCommitment": storage_commitment}
         if timeout is not None:
             body["Timeout"] = timeout
-        return _run(self.client, self._route("store"), body, asynchronous)
+        return self._store(resources, body, asynchronous)
 
 
 RemoteModality = Modality
 """pyorthanc's name of :class:`Modality`."""
 
 
-class Peer:
+class Peer(_Remote):
     """Another Orthanc server known to this one (``/peers/{name}``).
 
     Parameters
@@ -488,27 +501,8 @@ class Peer:
         The peer's symbolic name in the server's configuration (``OrthancPeers``).
     """
 
-    def __init__(self, client: Orthanc, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"A peer needs its symbolic name (a non-empty string), not {name!r}.")
-        self.client = client
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"Peer({self.name!r} on {self.client.url})"
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Peer)
-            and other.name == self.name
-            and other.client.url == self.client.url
-        )
-
-    def __hash__(self) -> int:
-        return hash(("peer", self.client.url, self.name))
-
-    def _route(self, action: str) -> str:
-        return f"/peers/{quote_segment(self.name)}/{action}"
+    _kind = "peer"
+    _collection = "peers"
 
     def system(self) -> dict[str, Any]:
         """The peer's ``/system`` (name, version, AET), asked through this server."""
@@ -518,15 +512,8 @@ class Peer:
         """Check that the server reaches the peer (its ``/system`` answers)."""
         try:
             self.system()
-        except NotFound as error:
-            return EchoResult(
-                False,
-                self.name,
-                f"The server knows no peer named {self.name!r} ({_server_says(error)}); "
-                "list them with list_peers(client).",
-            )
         except HTTPError as error:
-            return EchoResult(False, self.name, _server_says(error))
+            return self._echo_failure(error)
         return EchoResult(True, self.name)
 
     def store(
@@ -558,14 +545,10 @@ class Peer:
         dict or Job
             Orthanc's report or the job.
         """
-        body: dict[str, Any] = {
-            "Resources": _resource_ids(resources),
-            "Compress": compress,
-            "Permissive": permissive,
-        }
+        body: dict[str, Any] = {"Compress": compress, "Permissive": permissive}
         if transcode is not None:
             body["Transcode"] = transcode
-        return _run(self.client, self._route("store"), body, asynchronous)
+        return self._store(resources, body, asynchronous)
 
 
 def list_modalities(client: Orthanc) -> list[Modality]:
