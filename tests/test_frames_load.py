@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -99,6 +100,36 @@ def test_extra_tags_warn_about_disk_reads(client: Any) -> None:
         f = client.frames(tags={"instance": ["SliceThickness", "SOPClassUID"]}, levels=["instance"])
     assert {"SliceThickness", "SOPClassUID"} <= set(f.instances.columns)
     assert f.instances["SOPClassUID"].notna().all()
+
+
+def _cost_warnings(caught: list[warnings.WarningMessage]) -> list[warnings.WarningMessage]:
+    return [w for w in caught if issubclass(w.category, ExtraTagsCostWarning)]
+
+
+def test_extra_tags_warn_once_per_frames_at_the_users_line(client: Any) -> None:
+    tags = {"series": ["SliceThickness"], "instance": ["ImageType"]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f = client.frames(tags=tags, levels=["series"])
+        also = of.Frames.load(client, tags=tags, levels=["series"])
+    found = _cost_warnings(caught)
+    assert len(found) == 2  # one per Frames, for every level asked
+    assert all(w.filename == __file__ for w in found)
+    assert "SliceThickness" in str(found[0].message)
+    assert "ImageType" in str(found[0].message)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert "ImageType" in f.instances.columns  # a lazy level
+        f.refresh()
+        also.refresh()
+    assert _cost_warnings(caught) == []
+
+
+def test_main_tags_do_not_warn(client: Any) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client.frames(tags={"series": ["PatientID"]}, levels=["series"])  # kept in the index
+    assert _cost_warnings(caught) == []
 
 
 def test_query_push_down_on_a_series_tag(client: Any, frames: Any) -> None:

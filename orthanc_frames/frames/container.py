@@ -12,7 +12,15 @@ import pandas as pd
 
 from ..dicom_tags import LEVELS
 from . import registry
-from .load import ANCESTORS, LINKS, LoadedLevel, LoadSpec, _with_uids, load_frames
+from .load import (
+    ANCESTORS,
+    LINKS,
+    LoadedLevel,
+    LoadSpec,
+    _with_uids,
+    load_frames,
+    warn_about_costly_tags,
+)
 from .schema import ORTHANC_FIELDS, empty_problems, problems_frame
 
 __all__ = ["Frames"]
@@ -138,6 +146,7 @@ class Frames:
             levels=levels,
             workers=workers,
         )
+        warn_about_costly_tags(spec)
         last_seq = current_change_seq(client)
         loaded, anchor_frame = load_frames(client, spec, spec.levels, progress=progress)
         frames = cls(

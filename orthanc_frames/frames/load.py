@@ -26,6 +26,8 @@ ancestor of a matching anchor resource.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,10 +46,12 @@ __all__ = [
     "ExtraTagsCostWarning",
     "LoadSpec",
     "build_frame",
+    "costly_tags",
     "fetch_rows",
     "load_frames",
     "normalize_row",
     "order_columns",
+    "warn_about_costly_tags",
 ]
 
 PARENT = {"patient": None, "study": "patient", "series": "study", "instance": "series"}
@@ -216,6 +220,53 @@ def _is_main_tag_at_or_above(keyword: str, level: str) -> bool:
     return found is not None and LEVELS.index(found) <= LEVELS.index(level)
 
 
+def costly_tags(spec: LoadSpec) -> dict[str, list[str]]:
+    """The asked tags that the server must read from files, by level (empty when none).
+
+    A tag is free when Orthanc keeps it in its index at the level asked or
+    above (a main DICOM tag); any other makes the server read one file per
+    resource returned.
+    """
+    found: dict[str, list[str]] = {}
+    for level in LEVELS:
+        names = [t for t in spec.tags.get(level, ()) if not _is_main_tag_at_or_above(t, level)]
+        if names:
+            found[level] = names
+    return found
+
+
+def warn_about_costly_tags(spec: LoadSpec) -> None:
+    """Warn (:class:`ExtraTagsCostWarning`) if ``spec`` asks for tags read from files.
+
+    The warning points at the first caller outside this package (the
+    user's line), whatever path led here.
+    """
+    costly = costly_tags(spec)
+    if not costly:
+        return
+    warnings.warn(
+        f"tags={costly} are not main DICOM tags: the server reads the file of every "
+        "resource of those levels to answer them, on each load and refresh (slow on large "
+        "servers). Ask for main DICOM tags only (orthanc_frames.dicom_tags.main_tags(level)) "
+        "where you can.",
+        ExtraTagsCostWarning,
+        stacklevel=_stacklevel_of_caller_outside_package(),
+    )
+
+
+def _stacklevel_of_caller_outside_package() -> int:
+    """The ``stacklevel`` that makes a warning issued by our caller point at the user's code."""
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    level = 1
+    frame = sys._getframe(1)  # the function that calls warnings.warn
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package_dir
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def fetch_rows(
     client: Any,
     level: str,
@@ -227,14 +278,6 @@ def fetch_rows(
 ) -> list[dict[str, Any]]:
     """Every row of one level matching ``query`` (and the spec's labels if ``labels``)."""
     extra = tuple(spec.tags.get(level, ()))
-    costly = [t for t in extra if not _is_main_tag_at_or_above(t, level)]
-    if costly:
-        warnings.warn(
-            f"tags={{{level!r}: {costly}}} are not main DICOM tags: the server reads every "
-            f"{level}'s file from disk to answer them (slow on large servers).",
-            ExtraTagsCostWarning,
-            stacklevel=4,
-        )
     requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
     extended = client.capabilities.has_extended_find
     rows: list[dict[str, Any]] = []
