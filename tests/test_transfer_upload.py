@@ -146,3 +146,20 @@ def test_missing_source_raises_before_sending_anything(fresh: of.Orthanc, tmp_pa
         upload(fresh, [good, tmp_path / "missing.dcm"])
     with pytest.raises(TypeError, match="Cannot upload int"):
         upload(fresh, 42)
+
+
+def test_a_long_list_of_rejections_shows_ten_and_counts_the_rest(
+    fresh: of.Orthanc, tmp_path: Path
+) -> None:
+    for index in range(12):
+        (tmp_path / f"note{index:02}.txt").write_text("not a DICOM file")
+
+    report = upload(fresh, tmp_path)
+
+    with pytest.raises(of.OrthancError) as raised:
+        report.raise_for_rejections()
+    message = str(raised.value)
+    assert message.startswith("12 file(s) were not stored:\n")
+    assert "note09.txt" in message
+    assert "note10.txt" not in message
+    assert message.endswith("... and 2 more")

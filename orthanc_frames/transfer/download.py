@@ -34,6 +34,7 @@ from ._layout import (
     route_of,
     selected_resources,
 )
+from ._listing import capped_listing
 from .paths import join_inside, safe_component, unique_names
 
 __all__ = [
@@ -185,11 +186,10 @@ class DownloadReport:
         """Raise :class:`OrthancError` listing the failed files; return ``self`` otherwise."""
         failed = self.failed
         if failed:
-            lines = [f"{item.level} {item.id}: {item.error}" for item in failed[:10]]
-            more = f"\n... and {len(failed) - 10} more" if len(failed) > 10 else ""
+            lines = [f"{item.level} {item.id}: {item.error}" for item in failed]
             raise OrthancError(
                 f"{len(failed)} of {len(self.items)} files of the download to {self.path} "
-                "failed:\n" + "\n".join(lines) + more + "\nRe-run the download to retry them; "
+                f"failed:\n{capped_listing(lines)}\nRe-run the download to retry them; "
                 "complete files are skipped."
             )
         return self
@@ -522,7 +522,10 @@ def _download_resources(
     resources: Iterable[Any] | Any,
     level: str,
     path: str | os.PathLike[str],
-    **options: Any,
+    format: DownloadFormat | str,
+    workers: int,
+    progress: bool | None,
+    overwrite: bool,
 ) -> DownloadReport:
     items: Sequence[Any] = (
         [resources]
@@ -538,9 +541,19 @@ def _download_resources(
                 f"({resource.id}); use the function of that level."
             )
         by_client.setdefault(id(resource.client), (resource.client, []))[1].append(resource.id)
-    report = DownloadReport(path=Path(path).resolve(), level=level, format=options["format"])
+    report = DownloadReport(path=Path(path).resolve(), level=level, format=format)
     for client, ids in by_client.values():
-        report.items.extend(download(client, level, ids, path, **options).items)
+        written = download(
+            client,
+            level,
+            ids,
+            path,
+            format=format,
+            workers=workers,
+            progress=progress,
+            overwrite=overwrite,
+        )
+        report.items.extend(written.items)
     return report
 
 
@@ -569,15 +582,7 @@ def retrieve_and_write_patients(
     -------
     DownloadReport
     """
-    return _download_resources(
-        patients,
-        "patient",
-        path,
-        format=format,
-        workers=workers,
-        progress=progress,
-        overwrite=overwrite,
-    )
+    return _download_resources(patients, "patient", path, format, workers, progress, overwrite)
 
 
 def retrieve_and_write_studies(
@@ -593,15 +598,7 @@ def retrieve_and_write_studies(
 
     Parameters and result as in :func:`retrieve_and_write_patients`.
     """
-    return _download_resources(
-        studies,
-        "study",
-        path,
-        format=format,
-        workers=workers,
-        progress=progress,
-        overwrite=overwrite,
-    )
+    return _download_resources(studies, "study", path, format, workers, progress, overwrite)
 
 
 def retrieve_and_write_series(
@@ -617,15 +614,7 @@ def retrieve_and_write_series(
 
     Parameters and result as in :func:`retrieve_and_write_patients`.
     """
-    return _download_resources(
-        series,
-        "series",
-        path,
-        format=format,
-        workers=workers,
-        progress=progress,
-        overwrite=overwrite,
-    )
+    return _download_resources(series, "series", path, format, workers, progress, overwrite)
 
 
 def retrieve_and_write_instances(
@@ -641,12 +630,4 @@ def retrieve_and_write_instances(
 
     Parameters and result as in :func:`retrieve_and_write_patients`.
     """
-    return _download_resources(
-        instances,
-        "instance",
-        path,
-        format=format,
-        workers=workers,
-        progress=progress,
-        overwrite=overwrite,
-    )
+    return _download_resources(instances, "instance", path, format, workers, progress, overwrite)

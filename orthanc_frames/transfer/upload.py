@@ -12,6 +12,7 @@ from typing import Any
 
 from .._parallel import run_each
 from ..client.errors import HTTPError, OrthancError
+from ._listing import capped_listing
 
 __all__ = ["RejectedFile", "StoredInstance", "UploadReport", "upload"]
 
@@ -115,10 +116,9 @@ class UploadReport:
     def raise_for_rejections(self) -> UploadReport:
         """Raise :class:`OrthancError` listing the rejected files; return ``self`` otherwise."""
         if self.rejected:
-            lines = [f"{item.source}: {item.reason}" for item in self.rejected[:10]]
-            more = f"\n... and {len(self.rejected) - 10} more" if len(self.rejected) > 10 else ""
+            lines = [f"{item.source}: {item.reason}" for item in self.rejected]
             raise OrthancError(
-                f"{len(self.rejected)} file(s) were not stored:\n" + "\n".join(lines) + more
+                f"{len(self.rejected)} file(s) were not stored:\n{capped_listing(lines)}"
             )
         return self
 
