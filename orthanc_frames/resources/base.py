@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..client.errors import OrthancError
 from ..dicom_tags import parse_value, tag_info, typed_tags
+from ._handle import ServerHandle
 from ._orthanc_time import parse_orthanc_timestamp
 from .job import Job
 from .modification import IDENTIFYING_TAG, Modification, document_options
@@ -56,7 +57,7 @@ def main_tag_property(keyword: str, doc: str) -> property:
     return property(getter)
 
 
-class Resource:
+class Resource(ServerHandle):
     """One patient, study, series or instance on an Orthanc server.
 
     Parameters
@@ -131,35 +132,12 @@ class Resource:
     # -- identity ------------------------------------------------------------
 
     @property
-    def id(self) -> str:
-        """The Orthanc ID of the resource."""
-        return self._id
-
-    @property
     def identifier(self) -> str:
         """The Orthanc ID of the resource (alias of :attr:`id`, as in the seed)."""
         return self._id
 
-    @property
-    def id_(self) -> str:
-        """The Orthanc ID (pyorthanc's name)."""
-        return self._id
-
-    @property
-    def client(self) -> Orthanc:
-        """The client of the server that stores this resource."""
-        return self._client
-
-    def _key(self) -> tuple[str, str, str]:
-        return (self._client.url, self.level, self._id)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Resource):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
+    def _kind(self) -> str:
+        return self.level
 
     def __repr__(self) -> str:
         known = self._known_repr_tags()

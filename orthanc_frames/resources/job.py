@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._progress import progress_bar
 from ..client.errors import NotFound, OrthancError, Timeout
+from ._handle import ServerHandle
 from ._orthanc_time import parse_orthanc_timestamp
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class JobTimeout(Timeout):
     """A job did not end within the time given to :meth:`Job.wait_until_completion`."""
 
 
-class Job:
+class Job(ServerHandle):
     """One job of an Orthanc server.
 
     Every property reads ``/jobs/{id}`` again: a job changes while it runs.
@@ -120,29 +121,6 @@ class Job:
         self._id = id
         self._client = client
         self._last: dict[str, Any] = {}
-
-    @property
-    def id(self) -> str:
-        """The job's ID."""
-        return self._id
-
-    @property
-    def id_(self) -> str:
-        """The job's ID (pyorthanc's name)."""
-        return self._id
-
-    @property
-    def client(self) -> Orthanc:
-        """The client of the server that runs the job."""
-        return self._client
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Job):
-            return NotImplemented
-        return (self._client.url, self._id) == (other._client.url, other._id)
-
-    def __hash__(self) -> int:
-        return hash((self._client.url, self._id))
 
     def __repr__(self) -> str:
         known = ""
