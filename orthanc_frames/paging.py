@@ -12,12 +12,14 @@ How Orthanc pages (measured on a real Orthanc 1.12.7)
   ``ResponseContent``, with or without ``OrderBy``: on a server limited to
   3, ``"Limit": 10`` still returns 3 rows, and a query without ``Limit``
   silently returns the first 3. Nothing in the answer says it was cut.
-  So a page is ``min(Limit, server cap)`` rows, and a page shorter than
-  asked does NOT mean the end: only an empty page (or reaching the count
-  of ``/tools/count-resources``) does. The cap is not readable over REST;
-  :func:`iter_find_pages` discovers it from the first page (a first page
-  shorter than both ``Limit`` and the count reveals the cap) and then
-  uses it as the page size.
+  So an answer is ``min(Limit, server cap)`` rows, and an answer shorter
+  than asked does NOT mean the end: only an empty answer (or reaching the
+  count of ``/tools/count-resources``) does. The cap is not readable over
+  REST: :func:`iter_find_pages` splits the counted rows into windows
+  (``workers`` read at once, in order) and reads each window in as many
+  requests as the cap needs, so a capped server costs ``rows / cap``
+  requests, spread over the workers, and an uncapped one a request per
+  window.
 - Without ``OrderBy``, the order is the index's internal order (insertion
   order) and is stable between requests: ``Since`` offsets over pages
   of 2 visit each of 36 instances exactly once, the same as with an
@@ -40,11 +42,14 @@ an EMPTY page, since a short page may only be the server's cap.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from ._parallel import run_each
 from ._progress import progress_bar
 
 __all__ = [
@@ -61,6 +66,9 @@ DEFAULT_PAGE_SIZE = 5000
 """Rows asked per page; a server's ``LimitFindResults`` may make pages smaller."""
 
 MIN_PARALLEL_PAGE_SIZE = 500
+T = TypeVar("T")
+R = TypeVar("R")
+_DONE: Any = object()
 LABELS_CONSTRAINTS = ("All", "Any", "None")
 
 _LEVEL_NAMES = {
@@ -188,11 +196,16 @@ def iter_find_pages(
     ids_only: bool = False,
     order_by: Sequence[Mapping[str, str]] | None = None,
     progress: bool | None = False,
+    since: int = 0,
+    limit: int | None = None,
 ) -> Iterator[list[Any]]:
     """Yield every resource matching a find, one page (a list of rows) at a time.
 
     Never truncated by the server's ``LimitFindResults``/``LimitFindInstances``
-    (see the module notes). Pages come in the server's stable order.
+    (see the module notes). Pages come in the server's stable order, each
+    as soon as it (and those before it) arrived: a caller that stops
+    iterating early stops the requests too, beyond the few pages fetched
+    ahead.
 
     Parameters
     ----------
@@ -216,10 +229,13 @@ def iter_find_pages(
     requested_tags : list of str, optional
         Extra tags per row (``RequestedTags``; Orthanc 1.11+).
     page_size : int, optional
-        Rows asked per request (default: the count split over ``workers``,
-        between 500 and 5000). The server's cap may make pages smaller.
+        Rows asked per page (default: the rows wanted split over
+        ``workers``, between 500 and 5000). A server's cap makes the
+        requests smaller; a page is then filled by several requests.
     workers : int
-        Pages fetched at once (Orthanc 1.12.5+). Pages are still yielded in order.
+        Pages fetched at once (Orthanc 1.12.5+): at most ``workers`` pages
+        are fetched ahead of the one being consumed. Pages are still
+        yielded in order.
     case_sensitive : bool
         Whether text patterns match case-sensitively (``CaseSensitive``).
     ids_only : bool
@@ -229,12 +245,25 @@ def iter_find_pages(
         "StudyDate", "Direction": "ASC"}]``). Not needed for stable pages.
     progress : bool or None
         Show a progress bar over the rows (None: when interactive).
+    since : int
+        Skip this many matching resources first (in the same order); the
+        server skips them, they are not read.
+    limit : int, optional
+        Yield at most this many rows in all (None: every match). Only the
+        pages needed are asked for.
 
     Yields
     ------
     list
         One page: dicts as Orthanc answers them, or IDs with ``ids_only``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown level or labels constraint, or a negative ``since``
+        or ``limit``.
     """
+    since, limit = _check_window(since, limit)
     body = _find_body(client, level, query, labels, labels_constraint, case_sensitive)
     caps = client.capabilities
     if requested_tags:
@@ -246,20 +275,109 @@ def iter_find_pages(
                 f"Orthanc {caps.version}. Ask for main DICOM tags only."
             )
         body["RequestedTags"] = list(requested_tags)
+    if limit == 0:
+        return
     if caps.has_extended_find:
         body["ResponseContent"] = [] if ids_only else list(response_content or ["MainDicomTags"])
         if order_by:
             body["OrderBy"] = [dict(o) for o in order_by]
-        yield from _extended_pages(client, body, page_size, workers, progress)
+        yield from _extended_pages(client, body, page_size, workers, progress, since, limit)
     else:
         if not ids_only:
             body["Expand"] = True
-        yield from _sequential_pages(client, body, page_size or DEFAULT_PAGE_SIZE, 0, progress)
+        yield from _sequential_pages(
+            client, body, page_size or DEFAULT_PAGE_SIZE, since, limit, progress
+        )
+
+
+def _check_window(since: int, limit: int | None) -> tuple[int, int | None]:
+    since = int(since)
+    if since < 0:
+        raise ValueError(f"since must be 0 or more (rows to skip), not {since!r}.")
+    if limit is not None:
+        limit = int(limit)
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more (None: no limit), not {limit!r}.")
+    return since, limit
 
 
 def _fetch(client: Any, body: Mapping[str, Any], since: int, limit: int) -> list[Any]:
     page = client.POST("/tools/find", json={**body, "Since": since, "Limit": limit})
     return list(page or [])
+
+
+@dataclass
+class _Window:
+    """Rows ``start`` to ``stop`` (exclusive) of a find, of which those before ``counted`` exist."""
+
+    start: int
+    stop: int
+    counted: int
+
+
+@dataclass
+class _Answers:
+    """The answers of the requests that read one window, and the server's cap if one showed."""
+
+    pages: list[list[Any]]
+    cap: int | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(len(page) for page in self.pages)
+
+
+def _fetch_window(client: Any, body: Mapping[str, Any], window: _Window) -> _Answers:
+    """Read a window in as many requests as the server's cap needs (each answer kept apart).
+
+    A short answer before ``window.counted`` is the server's cap (or
+    resources that vanished meanwhile): the rest is asked again. An empty
+    answer ends the window.
+    """
+    answers = _Answers([])
+    position = window.start
+    expected_end = min(window.stop, window.counted)
+    while position < window.stop:
+        asked = window.stop - position
+        page = _fetch(client, body, position, asked)
+        if not page:
+            break
+        answers.pages.append(page)
+        position += len(page)
+        if len(page) < asked:
+            if position >= expected_end:
+                break
+            answers.cap = len(page)
+    return answers
+
+
+def _in_order_with_lookahead(
+    fetch: Callable[[T], R], items: Sequence[T], workers: int
+) -> Generator[R, None, None]:
+    """``fetch(item)`` for every item, yielded in order, at most ``workers`` fetched ahead.
+
+    Closing the iterator early cancels the fetches not started yet.
+    """
+    if workers <= 1 or len(items) <= 1:
+        for item in items:
+            yield fetch(item)
+        return
+    remaining = iter(items)
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="find-page")
+    ahead: deque[Future[R]] = deque(
+        pool.submit(fetch, item) for item in itertools.islice(remaining, workers)
+    )
+    try:
+        while ahead:
+            page = ahead.popleft().result()
+            following = next(remaining, _DONE)
+            if following is not _DONE:
+                ahead.append(pool.submit(fetch, following))
+            yield page
+    finally:
+        for future in ahead:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _extended_pages(
@@ -268,49 +386,53 @@ def _extended_pages(
     page_size: int | None,
     workers: int,
     progress: bool | None,
+    since: int,
+    limit: int | None,
 ) -> Iterator[list[Any]]:
     count_body = {k: v for k, v in body.items() if k in ("Level", "Query", "CaseSensitive")}
     for key in ("Labels", "LabelsConstraint"):
         if key in body:
             count_body[key] = body[key]
     total = int(client.POST("/tools/count-resources", json=count_body)["Count"])
+    wanted = max(0, total - since)
+    if limit is not None:
+        wanted = min(wanted, limit)
     workers = max(1, int(workers))
     if page_size is None:
-        page_size = min(DEFAULT_PAGE_SIZE, max(MIN_PARALLEL_PAGE_SIZE, math.ceil(total / workers)))
+        page_size = min(DEFAULT_PAGE_SIZE, max(MIN_PARALLEL_PAGE_SIZE, math.ceil(wanted / workers)))
     page_size = max(1, int(page_size))
-    with progress_bar(total, desc=f"{body['Level']} rows", enabled=progress) as bar:
-        first = _fetch(client, body, 0, page_size)
-        bar.update(len(first))
-        if total and 0 < len(first) < min(page_size, total):
-            page_size = len(first)  # the server's LimitFindResults/LimitFindInstances
-        yield first
-        if len(first) < page_size:
-            return
-        offsets = list(range(page_size, total, page_size))
-
-        def fetch_full_page(since: int) -> list[Any]:
-            rows = _fetch(client, body, since, page_size)
-            # A page is short only at the end, or when resources vanished
-            # meanwhile; fill it so that no offset is skipped.
-            while 0 < len(rows) < page_size and since + len(rows) < total:
-                more = _fetch(client, body, since + len(rows), page_size - len(rows))
-                if not more:
-                    break
-                rows.extend(more)
-            return rows
-
-        last_len = len(first)
-        for outcome in run_each(fetch_full_page, offsets, workers=workers, progress=False):
-            if outcome.error is not None:
-                raise outcome.error
-            page = outcome.value or []
-            bar.update(len(page))
-            last_len = len(page)
-            yield page
-        if last_len == page_size:
-            # Resources stored while paging come after the counted ones.
-            since = page_size * (len(offsets) + 1)
-            yield from _sequential_pages(client, body, page_size, since, None, stop_short=True)
+    counted_end = since + wanted
+    starts = range(since, counted_end, page_size)
+    # The last window asks a whole page: a short answer then shows the end
+    # (no extra request), a full one that resources were stored meanwhile.
+    last_stop = counted_end if not starts else starts[-1] + page_size
+    if limit is not None:
+        last_stop = min(last_stop, since + limit)
+    windows = [_Window(start, min(start + page_size, last_stop), counted_end) for start in starts]
+    yielded = 0
+    cap: int | None = None
+    maybe_more = True  # no window: probe once
+    with progress_bar(wanted, desc=f"{body['Level']} rows", enabled=progress) as bar:
+        fetched = _in_order_with_lookahead(
+            lambda window: _fetch_window(client, body, window), windows, workers
+        )
+        try:
+            for window, answers in zip(windows, fetched, strict=True):
+                cap = answers.cap or cap
+                for page in answers.pages:
+                    bar.update(len(page))
+                    yielded += len(page)
+                    yield page
+                last = answers.pages[-1] if answers.pages else []
+                full = answers.rows == window.stop - window.start
+                maybe_more = full or (cap is not None and len(last) == cap)
+        finally:
+            fetched.close()
+    if not maybe_more or (limit is not None and yielded >= limit):
+        return
+    # Resources stored while paging come after the counted ones.
+    more = None if limit is None else limit - yielded
+    yield from _sequential_pages(client, body, cap or page_size, since + yielded, more, None)
 
 
 def _sequential_pages(
@@ -318,20 +440,22 @@ def _sequential_pages(
     body: dict[str, Any],
     page_size: int,
     since: int,
+    limit: int | None,
     progress: bool | None,
-    *,
-    stop_short: bool = False,
 ) -> Iterator[list[Any]]:
-    with progress_bar(None, desc=f"{body['Level']} rows", enabled=progress) as bar:
-        while True:
-            page = _fetch(client, body, since, page_size)
+    """Pages one after another until an empty page (a short one may be the server's cap)."""
+    remaining = limit
+    with progress_bar(limit, desc=f"{body['Level']} rows", enabled=progress) as bar:
+        while remaining is None or remaining > 0:
+            asked = page_size if remaining is None else min(page_size, remaining)
+            page = _fetch(client, body, since, asked)
             if not page:
                 return
             bar.update(len(page))
             yield page
             since += len(page)
-            if stop_short and len(page) < page_size:
-                return
+            if remaining is not None:
+                remaining -= len(page)
 
 
 def find_all(client: Any, level: str, **kwargs: Any) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -140,3 +141,58 @@ def test_fallback_pages_until_an_empty_page(
     assert len({row["ID"] for row in rows}) == expected
     assert all("MainDicomTags" in row for row in rows)  # Expand rows
     assert count_resources(c, level) == expected
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["extended", "expand"])
+@pytest.mark.parametrize("workers", [1, 3])
+def test_since_and_limit_are_a_window_of_the_full_listing(
+    limited_client: Any, cohort_dir: Any, older: bool, workers: int
+) -> None:
+    c = _as_older_server(limited_client) if older else limited_client
+    everything = find_ids(c, "instance", workers=workers)
+    assert len(everything) == cohort_dir.instances
+    assert find_ids(c, "instance", limit=5, workers=workers) == everything[:5]
+    assert (
+        find_ids(c, "instance", since=7, limit=11, workers=workers, page_size=4)
+        == (everything[7:18])
+    )
+    assert find_ids(c, "instance", since=70, workers=workers) == everything[70:]
+    assert find_ids(c, "instance", since=len(everything) + 5, workers=workers) == []
+    assert find_ids(c, "instance", limit=0, workers=workers) == []
+    assert find_ids(c, "instance", limit=1000, workers=workers) == everything
+
+
+def test_since_and_limit_are_checked(client: Any) -> None:
+    with pytest.raises(ValueError, match="since must be 0 or more"):
+        find_ids(client, "series", since=-1)
+    with pytest.raises(ValueError, match="limit must be 0 or more"):
+        find_ids(client, "series", limit=-2)
+
+
+def test_a_limit_reads_only_the_pages_it_needs(limited_server: Any, cohort_dir: Any) -> None:
+    transport = CountingTransport()
+    with _client(limited_server, transport=transport) as c:
+        c.capabilities  # noqa: B018
+        transport.clear()
+        ids = find_ids(c, "instance", since=10, limit=7, workers=3)
+    assert len(ids) == 7
+    # A cap of 3: 7 rows take 3 requests, not the ceil(80/3) of the full listing.
+    assert transport.routes.count("/tools/find") == 3
+    sent = [r for r in transport.sent if r.url.path == "/tools/find"]
+    assert [json.loads(r.content)["Since"] for r in sent] == [10, 13, 16]
+
+
+def test_pages_arrive_while_later_pages_are_still_unread(client: Any, cohort_dir: Any) -> None:
+    transport = CountingTransport()
+    with of.Orthanc(client.url, username="orthanc", password="orthanc", transport=transport) as c:
+        c.capabilities  # noqa: B018
+        transport.clear()
+        pages = iter_find_pages(c, "instance", ids_only=True, page_size=5, workers=2)
+        first, second = next(pages), next(pages)
+        # Bounded look-ahead: two pages ahead of the one consumed, not all 16 pages.
+        assert transport.routes.count("/tools/find") <= 4
+        pages.close()  # a caller that stops early stops the requests
+        assert len(first) == len(second) == 5
+        read_after_stop = transport.routes.count("/tools/find")
+    assert read_after_stop <= 4
+    assert cohort_dir.instances // 5 > 4
