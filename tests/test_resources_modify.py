@@ -225,3 +225,26 @@ def test_instance_jobs_store_through_bulk_routes(client: of.Orthanc) -> None:
     content = instance.modify_as_job(replace={"ImageComments": "bulk"}).wait_until_completion()
     (changed,) = [r["ID"] for r in content["Resources"] if r["Type"] == "Instance"]
     assert of.Instance(changed, client).image_comments == "bulk"
+
+
+def test_one_modification_builds_every_request_body() -> None:
+    # Building a body sends nothing: no server is needed to read it.
+    with of.Orthanc("http://127.0.0.1:9") as offline:
+        series = of.Series("series-id", offline)
+        anonymization = of.resources.Modification(
+            "anonymize", replace={"PatientName": "Anon"}, keep_source=False, priority=3
+        )
+        as_job = anonymization.body(series, job=True)
+        assert as_job["Asynchronous"] is True and as_job["Priority"] == 3
+        assert as_job["KeepSource"] is False and as_job["KeepPrivateTags"] is False
+        as_bytes = anonymization.body(series, job=False)
+        assert "Asynchronous" not in as_bytes and "Priority" not in as_bytes
+        assert as_bytes["KeepSource"] is True
+
+        new_uid = of.resources.Modification("modify", replace={"SeriesInstanceUID": "1.2.3"})
+        with pytest.raises(ValueError, match="force=True"):
+            new_uid.body(series, job=True)
+    with pytest.raises(ValueError, match="belong to anonymize"):
+        of.resources.Modification("modify", keep_private_tags=True)
+    with pytest.raises(TypeError, match="lists of tags"):
+        of.resources.Modification("anonymize", remove="PatientName")
