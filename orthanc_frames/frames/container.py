@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import importlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -57,9 +58,21 @@ class Frames:
 
     Examples
     --------
-    >>> f = c.frames(query={"StudyDate": "2020*"})  # doctest: +SKIP
-    >>> ct = f.series.query("Modality == 'CT'")  # doctest: +SKIP
-    >>> f.studies.loc[ct["study"].unique()]  # doctest: +SKIP
+    Load a cohort (filters run on the server), select with pandas, walk the
+    links up and down, and act on the selection:
+
+    >>> import orthanc_frames as of  # doctest: +SKIP
+    >>> c = of.Orthanc("http://127.0.0.1:8042", username="orthanc", password="orthanc")  # doctest: +SKIP
+    >>> f = c.frames(query={"StudyDate": "20200101-20201231"},
+    ...              tags={"series": ["SliceThickness"]})  # doctest: +SKIP
+    >>> thin_ct = f.series.query("Modality == 'CT' and SliceThickness <= 1.5")  # doctest: +SKIP
+    >>> f.studies.loc[thin_ct["study"].unique()]  # their studies  # doctest: +SKIP
+    >>> f.instances[f.instances["series"].isin(thin_ct.index)]  # their instances  # doctest: +SKIP
+    >>> thin_ct.orthanc.add_label("thin-ct")  # doctest: +SKIP
+    >>> f.flat("series").groupby("PatientSex")["Modality"].value_counts()  # doctest: +SKIP
+    >>> f.refresh()  # only what changed on the server  # doctest: +SKIP
+    >>> f.to_parquet("snapshot/")  # doctest: +SKIP
+    >>> again = of.Frames.read_parquet("snapshot/", client=c)  # doctest: +SKIP
     """
 
     def __init__(
@@ -109,6 +122,9 @@ class Frames:
         Parameters
         ----------
         client : Orthanc
+            The server to read (:class:`orthanc_frames.Orthanc`). The frames
+            keep it: lazy levels, :meth:`refresh` and the ``df.orthanc``
+            actions use it. ``client.frames(...)`` is the same call.
         query : mapping, optional
             DICOM keyword -> Orthanc pattern on main DICOM tags, e.g.
             ``{"StudyDate": "20200101-20201231", "Modality": "CT"}``; a list
@@ -136,6 +152,20 @@ class Frames:
         Returns
         -------
         Frames
+            Linked to ``client``; :attr:`problems` lists values that did not parse.
+
+        Raises
+        ------
+        ValueError
+            For a query on a tag Orthanc cannot filter on, an unknown level
+            or labels constraint (before any request).
+        orthanc_frames.UnsupportedByServer
+            For labels on an Orthanc before 1.12.
+
+        Warns
+        -----
+        ExtraTagsCostWarning
+            Once, when ``tags`` asks for tags that are not main DICOM tags.
         """
         spec = LoadSpec.make(
             query=query,
@@ -162,19 +192,65 @@ class Frames:
 
     @classmethod
     def read_parquet(cls, path: str | os.PathLike[str], client: Any = None) -> Frames:
-        """Frames written by :meth:`to_parquet`; pass ``client`` to refresh or act on them."""
+        """Frames written by :meth:`to_parquet`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The folder :meth:`to_parquet` wrote.
+        client : Orthanc, optional
+            The server the frames came from: needed to :meth:`refresh` them
+            (from the last change they had seen), to load a level they do
+            not hold, and for ``df.orthanc`` actions. Without it the frames
+            are read-only data.
+
+        Returns
+        -------
+        Frames
+            Equal to the frames written, with the same dtypes, load
+            arguments and last change seen.
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` is not a folder written by :meth:`to_parquet`.
+        ValueError
+            When a newer orthanc-frames wrote it.
+        """
         from .parquet import read_frames
 
         return read_frames(cls, path, client=client)
 
     @classmethod
     def from_folder(cls, path: str | os.PathLike[str], **kwargs: Any) -> Frames:
-        """The same frames computed from local DICOM files (see ``frames.from_folder``).
+        """The same frames computed from local DICOM files, with the server's Orthanc IDs.
 
-        Delegates to ``orthanc_frames.frames.from_folder.frames_from_folder``.
+        No server is needed: the IDs are computed from the UIDs as Orthanc
+        does, so ``local.series.index.difference(server.series.index)`` is
+        what the server lacks.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A folder (every file below it) or one file.
+        **kwargs
+            ``workers`` (files read in parallel, default 4), ``progress``
+            (bar; None: when interactive), ``recursive`` (descend into
+            sub-folders, default True). See
+            :func:`orthanc_frames.frames.from_folder.frames_from_folder`.
+
+        Returns
+        -------
+        Frames
+            ``client`` is None; ``instances`` has a ``path`` column;
+            :attr:`problems` also lists unreadable or duplicate files
+            (level ``"file"``).
+
+        Raises
+        ------
+        FileNotFoundError
+            When ``path`` does not exist.
         """
-        import importlib
-
         module = importlib.import_module(".from_folder", __package__)
         result: Frames = module.frames_from_folder(path, **kwargs)
         return result
@@ -189,7 +265,25 @@ class Frames:
         self._frames[level] = frame
 
     def frame(self, level: str) -> pd.DataFrame:
-        """The DataFrame of ``level`` (loaded from the server on first access if needed)."""
+        """The DataFrame of one level (loaded from the server on first access if needed).
+
+        Parameters
+        ----------
+        level : {"patient", "study", "series", "instance"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            The same object as :attr:`patients`, :attr:`studies`,
+            :attr:`series` or :attr:`instances`, linked to these frames.
+
+        Raises
+        ------
+        ValueError
+            For an unknown level.
+        KeyError
+            When the level was not loaded and there is no server to load it from.
+        """
         level = _check_level(level)
         if level not in self._frames:
             self._load_lazily(level)
@@ -243,7 +337,29 @@ class Frames:
         return tuple(level for level in LEVELS if level in self._frames)
 
     def attach(self, df: pd.DataFrame, level: str) -> pd.DataFrame:
-        """Link ``df`` (e.g. the result of a merge) to these frames at ``level``; return it."""
+        """Link a DataFrame to these frames, so that ``df.orthanc`` acts on its rows.
+
+        Operations that build a new frame from scratch (a merge, say) drop
+        the link; this restores it.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Indexed by Orthanc IDs of ``level`` (e.g. ``sel.merge(...)``
+            with the index set back).
+        level : {"patient", "study", "series", "instance"}
+            The level of the IDs in the index.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``df`` itself, now linked (only a small key is added to ``df.attrs``).
+
+        Examples
+        --------
+        >>> merged = sel.reset_index().merge(other, on="StudyInstanceUID")  # doctest: +SKIP
+        >>> f.attach(merged.set_index("series"), "series").orthanc.add_label("x")  # doctest: +SKIP
+        """
         return registry.attach(df, self, _check_level(level))
 
     # -- derived views -------------------------------------------------------
@@ -259,10 +375,17 @@ class Frames:
         Parameters
         ----------
         level : {"patient", "study", "series", "instance"}
+            The level whose rows are kept.
 
         Returns
         -------
         pandas.DataFrame
+            A new frame, linked to these frames at ``level`` (``df.orthanc``
+            works on it).
+
+        Examples
+        --------
+        >>> f.flat("series").query("PatientSex == 'F' and Modality == 'MR'")  # doctest: +SKIP
         """
         level = _check_level(level)
         out = self.frame(level).copy()
@@ -291,6 +414,19 @@ class Frames:
         deletions from the children lists; labels from one find over
         labelled instances). The result equals a fresh :meth:`load` with
         the same arguments.
+
+        Returns
+        -------
+        Frames
+            ``self``, updated: every frame held is replaced (linked
+            selections taken before keep their old rows);
+            :attr:`last_refresh` says what was done to the instance level.
+
+        Raises
+        ------
+        ValueError
+            When the frames have no server (read without ``client=``, or
+            built from local files).
         """
         from .refresh import refresh_frames
 
@@ -301,10 +437,42 @@ class Frames:
         """Write one Parquet file per loaded level, the problems, and a small JSON of metadata.
 
         No credentials are written: the server URL is stored without them.
+        Each level file is also a plain Parquet file: ``pandas.read_parquet``,
+        pyarrow, DuckDB or Polars read it (see :mod:`orthanc_frames.frames.parquet`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A folder, created if needed; files in it are replaced. It gets
+            ``patient.parquet``, ``study.parquet``, ``series.parquet``,
+            ``instance.parquet`` (the levels held), ``problems.parquet``
+            and ``frames.json``.
+
+        Returns
+        -------
+        None
+            Read the folder back with :meth:`read_parquet`.
         """
         from .parquet import write_frames
 
         write_frames(self, path)
+
+    def browse(self, **kwargs: Any) -> Any:
+        """Open the ipywidgets browser on these frames (``of.browse(f, ...)``).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`orthanc_frames.widgets.browse` (``page_size``,
+            ``chunk_size``).
+
+        Returns
+        -------
+        orthanc_frames.widgets.Browser
+            Display it; ``browser.selection`` is what a person picked, as a
+            linked DataFrame. Needs the ``widgets`` extra (ipywidgets).
+        """
+        return importlib.import_module("orthanc_frames.widgets").browse(self, **kwargs)
 
     # -- display -------------------------------------------------------------
 
