@@ -18,12 +18,12 @@ numbers, multi-valued tags lists, absent tags ``None``.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from .._html import html_card
 from ..client.errors import OrthancError
 from ..dicom_tags import parse_value, tag_info, typed_tags
 from ._handle import ServerHandle
@@ -145,14 +145,7 @@ class Resource(ServerHandle):
         return f"{type(self).__name__}({self._id!r}{shown})"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
-            f"<td style='text-align:left'>{html.escape(str(value))}</td></tr>"
-            for name, value in self._known_repr_tags().items()
-        )
-        return f"<b>{html.escape(type(self).__name__)}</b> <code>{html.escape(self._id)}</code>" + (
-            f"<table>{rows}</table>" if rows else ""
-        )
+        return html_card(type(self).__name__, self._id, self._known_repr_tags())
 
     def _known_repr_tags(self) -> dict[str, Any]:
         if self._information is None:

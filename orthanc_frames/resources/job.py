@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import html
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._html import html_card
 from .._progress import progress_bar
 from ..client.errors import NotFound, OrthancError, Timeout
 from ._handle import ServerHandle
@@ -130,15 +130,11 @@ class Job(ServerHandle):
 
     def _repr_html_(self) -> str:
         info = self._last
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(str(info.get(k, '')))}</td></tr>"
+        fields = {
+            k: info.get(k)
             for k in ("Type", "State", "Progress", "CreationTime", "ErrorDescription")
-            if k in info
-        )
-        return f"<b>Job</b> <code>{html.escape(self._id)}</code>" + (
-            f"<table>{rows}</table>" if rows else ""
-        )
+        }
+        return html_card("Job", self._id, fields)
 
     # -- what the server says ------------------------------------------------
 

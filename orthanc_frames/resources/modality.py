@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
+from .._html import html_card
 from ..client._core import quote_segment
 from ..client.errors import HTTPError, NotFound
 from .job import Job
@@ -88,6 +89,10 @@ class EchoResult:
     def __bool__(self) -> bool:
         return self.ok
 
+    def _repr_html_(self) -> str:
+        verdict = "answered" if self.ok else "failed"
+        return html_card(f"Echo of {self.target}: {verdict}", fields={"reason": self.reason})
+
 
 class QueryAnswers(Sequence[dict[str, Any]]):
     """The answers of one C-FIND, fetched in a single request.
@@ -137,6 +142,14 @@ class QueryAnswers(Sequence[dict[str, Any]]):
         return (
             f"QueryAnswers({len(self)} {self.level or ''} answer(s) from "
             f"{self.modality.name!r}, query {self.query_id})"
+        )
+
+    def _repr_html_(self, max_rows: int = 20) -> str:
+        columns = list(dict.fromkeys(key for answer in self._answers for key in answer))
+        rows = [[answer.get(c, "") for c in columns] for answer in self._answers[:max_rows]]
+        title = f"{len(self)} {self.level or ''} answer(s) from {self.modality.name}"
+        return html_card(
+            title, self.query_id, table=rows, headers=columns, more=max(0, len(self) - max_rows)
         )
 
     def retrieve(
@@ -213,6 +226,9 @@ class _Remote:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r} on {self.client.url})"
+
+    def _repr_html_(self) -> str:
+        return html_card(type(self).__name__, self.name, {"server": self.client.url})
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Remote) and other._key() == self._key()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .._html import html_card
 from .._parallel import run_each
 from ..client.errors import OrthancError
 from ..resources.job import Job
@@ -198,6 +199,23 @@ class DownloadReport:
         return (
             f"DownloadReport({self.format} of {self.level} to {str(self.path)!r}: "
             f"{len(self.ok)} written, {len(self.skipped)} skipped, {len(self.failed)} failed)"
+        )
+
+    def _repr_html_(self, max_rows: int = 20) -> str:
+        failed = self.failed
+        fields = {
+            "folder": self.path,
+            "written": len(self.ok),
+            "skipped (complete)": len(self.skipped),
+            "failed": len(failed),
+        }
+        rows = [[item.level, item.id, item.error] for item in failed[:max_rows]]
+        return html_card(
+            f"Download ({self.format} of {self.level})",
+            fields=fields,
+            table=rows,
+            headers=("level", "id", "error"),
+            more=max(0, len(failed) - max_rows),
         )
 
 

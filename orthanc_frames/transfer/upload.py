@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._html import html_card
 from .._parallel import run_each
 from ..client.errors import HTTPError, OrthancError
 from ._listing import capped_listing
@@ -126,6 +127,21 @@ class UploadReport:
         return (
             f"UploadReport({len(self.new)} new, {len(self.stored) - len(self.new)} already "
             f"stored, {len(self.rejected)} rejected)"
+        )
+
+    def _repr_html_(self, max_rows: int = 20) -> str:
+        fields = {
+            "new": len(self.new),
+            "already stored": len(self.stored) - len(self.new),
+            "rejected": len(self.rejected),
+        }
+        rows = [[item.source, item.reason] for item in self.rejected[:max_rows]]
+        return html_card(
+            "Upload",
+            fields=fields,
+            table=rows,
+            headers=("file", "why it was rejected"),
+            more=max(0, len(self.rejected) - max_rows),
         )
 
 
