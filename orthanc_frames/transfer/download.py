@@ -304,7 +304,7 @@ def download(
     Examples
     --------
     >>> report = download(c, "study", [study_id], "out")  # doctest: +SKIP
-    >>> report
+    >>> report  # doctest: +SKIP
     DownloadReport(dicom of study to 'out': 8 written, 0 skipped, 0 failed)
     """
     level = normalize_level(level)

@@ -195,7 +195,7 @@ def upload(
     Examples
     --------
     >>> report = upload(c, "cohort/")  # doctest: +SKIP
-    >>> report
+    >>> report  # doctest: +SKIP
     UploadReport(80 new, 0 already stored, 0 rejected)
     >>> report.rejected  # doctest: +SKIP
     []
