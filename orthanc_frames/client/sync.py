@@ -118,10 +118,11 @@ class Orthanc(ClientBase, OrthancRestMethods):
 
         Examples
         --------
-        >>> import os
-        >>> os.environ["ORTHANC_URL"] = "http://127.0.0.1:8042"
-        >>> Orthanc.from_env(timeout=10)
-        Orthanc('http://127.0.0.1:8042')
+        With ``ORTHANC_URL=https://pacs.example.org`` and ``ORTHANC_TOKEN`` set:
+
+        >>> c = Orthanc.from_env(timeout=10)  # doctest: +SKIP
+        >>> c  # doctest: +SKIP
+        Orthanc('https://pacs.example.org', token=***)
         """
         return cls(**_core.settings_from_env(**overrides))
 
