@@ -67,3 +67,17 @@ def test_problems_frame_has_the_binding_columns() -> None:
     frame = problems_frame([Problem("patient", "x", "PatientBirthDate", "19991399", "bad")])
     assert list(frame.columns) == ["level", "id", "column", "value", "reason"]
     assert frame["value"].tolist() == ["19991399"]
+
+
+def test_numbers_that_are_not_dicom_numbers_are_reported() -> None:
+    values, problems = _parse("SliceThickness", ["1e-3", "+2", ".5", "inf", "nan", "1e400"])
+    assert values.tolist()[:3] == [0.001, 2.0, 0.5]
+    assert values.isna().tolist() == [False, False, False, True, True, True]
+    assert [p.value for p in problems] == ["inf", "nan", "1e400"]
+
+
+def test_times_with_colons_fractions_and_leap_seconds() -> None:
+    times, problems = _parse("StudyTime", ["10:20:30.25", "235960", "12", "1234567", None])
+    assert times.tolist()[:3] == [dt.time(10, 20, 30, 250000), dt.time(23, 59, 59), dt.time(12)]
+    assert times.isna().tolist() == [False, False, False, True, True]
+    assert [p.value for p in problems] == ["1234567"]

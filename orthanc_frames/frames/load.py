@@ -26,10 +26,11 @@ ancestor of a matching anchor resource.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ __all__ = [
     "build_frame",
     "costly_tags",
     "fetch_rows",
+    "iter_row_pages",
     "load_frames",
     "normalize_row",
     "order_columns",
@@ -94,6 +96,10 @@ _LINK_TAGS = {
 _DICOM_FILE_ATTACHMENT = 1
 UID_CHUNK = 500
 """Anchor UIDs per find when lower levels are restricted by a UID list."""
+
+
+# Many rows share their patient and study: hash each pair of UIDs once.
+_orthanc_id = functools.lru_cache(maxsize=1 << 16)(orthanc_id)
 
 
 class ExtraTagsCostWarning(UserWarning):
@@ -277,11 +283,29 @@ def fetch_rows(
     progress: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Every row of one level matching ``query`` (and the spec's labels if ``labels``)."""
+    return [
+        row
+        for page in iter_row_pages(
+            client, level, spec, query=query, labels=labels, progress=progress
+        )
+        for row in page
+    ]
+
+
+def iter_row_pages(
+    client: Any,
+    level: str,
+    spec: LoadSpec,
+    *,
+    query: Mapping[str, Any] | None = None,
+    labels: bool = False,
+    progress: bool | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of :func:`fetch_rows`, one page at a time, as the pages arrive."""
     extra = tuple(spec.tags.get(level, ()))
     requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
     extended = client.capabilities.has_extended_find
-    rows: list[dict[str, Any]] = []
-    for page in iter_find_pages(
+    yield from iter_find_pages(
         client,
         level,
         query=query if query is not None else spec.query_for(level),
@@ -291,9 +315,7 @@ def fetch_rows(
         requested_tags=requested or None,
         workers=spec.workers,
         progress=progress if level == "instance" else False,
-    ):
-        rows.extend(page)
-    return rows
+    )
 
 
 def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str]) -> dict[str, Any]:
@@ -314,10 +336,10 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
     uids = {**(row.get("PatientMainDicomTags") or {}), **requested}
     if level in ("series", "instance"):
         pid = uids.get("PatientID")
-        record["patient"] = orthanc_id(pid) if pid is not None else None
+        record["patient"] = _orthanc_id(pid) if pid is not None else None
     if level == "instance":
         pid, study = uids.get("PatientID"), uids.get("StudyInstanceUID")
-        record["study"] = orthanc_id(pid, study) if study is not None else None
+        record["study"] = _orthanc_id(pid, study) if study is not None else None
     metadata = row.get("Metadata") or {}
     record["labels"] = list(row.get("Labels") or [])
     if level != "instance":
@@ -418,20 +440,29 @@ def fetch_level(
     """Normalized records of one level, with the spec's filters pushed down."""
     extra = spec.tags.get(level, ())
     anchor = spec.anchor
+    pages: Iterable[list[dict[str, Any]]]
     if anchor is None or level == anchor:
         with_labels = bool(spec.labels) and level == spec.labels_level
-        rows = fetch_rows(client, level, spec, labels=with_labels, progress=progress)
+        pages = iter_row_pages(client, level, spec, labels=with_labels, progress=progress)
     elif LEVELS.index(level) > LEVELS.index(anchor) and spec.labels:
         assert anchor_rows is not None
         uid_name = _UID_OF_LEVEL[anchor]
         uids = [u for u in anchor_rows[uid_name].dropna().astype(str).unique().tolist()]
-        rows = []
-        for chunk in _chunks(uids, UID_CHUNK):
-            query = {**spec.query_for(level), uid_name: chunk}
-            rows.extend(fetch_rows(client, level, spec, query=query, progress=progress))
+        pages = (
+            page
+            for chunk in _chunks(uids, UID_CHUNK)
+            for page in iter_row_pages(
+                client,
+                level,
+                spec,
+                query={**spec.query_for(level), uid_name: chunk},
+                progress=progress,
+            )
+        )
     else:
-        rows = fetch_rows(client, level, spec, progress=progress)
-    records = [normalize_row(level, row, extra) for row in rows]
+        pages = iter_row_pages(client, level, spec, progress=progress)
+    # Each page is normalized as it arrives, while the next ones are still read.
+    records = [normalize_row(level, row, extra) for page in pages for row in page]
     if (
         anchor is not None
         and anchor_rows is not None

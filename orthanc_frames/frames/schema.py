@@ -16,7 +16,9 @@ anything else             ``string[pyarrow]``
 multi-valued tag (VM>1)   ``list<...>[pyarrow]`` of the above
 ========================  =====================================
 
-A value that does not parse becomes missing, and one row is added to the
+Columns are parsed in Arrow, never value by value in Python. A number
+must be written as DICOM writes numbers (``-1.5``, ``2e-3``); ``inf`` or
+``nan`` are not. A value that does not parse becomes missing, and one row is added to the
 problems table: ``level``, ``id``, ``column``, ``value`` (raw text),
 ``reason``.
 """
@@ -169,33 +171,49 @@ def _parse_scalars(text: pa.Array, vr: str) -> tuple[pa.Array, str]:
                 values.append(None)
         return pa.array(values, type=pa.timestamp("us")), "not a valid DICOM date-time"
     if vr in _FLOAT_VRS or vr in _INT_VRS:
-        numbers = pd.to_numeric(pd.Series(text.to_pandas(), dtype=object), errors="coerce")
-        as_float = numbers.to_numpy(dtype="float64", na_value=np.nan)
+        as_float = _parse_numbers(text)
         if vr in _FLOAT_VRS:
-            return pa.array(as_float, from_pandas=True), f"not a number ({vr})"
-        whole = np.isfinite(as_float) & (np.floor(as_float) == as_float)
-        ints = np.where(whole, as_float, 0).astype("int64")
-        return pa.array(ints, mask=~whole), f"not a whole number ({vr})"
+            return as_float, f"not a number ({vr})"
+        whole = pc.and_(pc.is_finite(as_float), pc.equal(pc.floor(as_float), as_float))
+        ints = pc.cast(pc.if_else(whole, as_float, pa.scalar(None, pa.float64())), pa.int64())
+        return ints, f"not a whole number ({vr})"
     return text, ""
 
 
-_TIME_RE = r"^(\d{2})(\d{2})?(\d{2})?(?:\.(\d{1,6}))?$"
+# Decimal and scientific notation, as DS and IS allow (after trimming blanks).
+_NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _parse_numbers(text: pa.Array) -> pa.Array:
+    """Text -> float64 in Arrow (no Python per value); anything else is null."""
+    looks_numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER_RE), False)
+    numeric_text = pc.if_else(looks_numeric, text, pa.scalar(None, pa.string()))
+    as_float = pc.cast(numeric_text, pa.float64())
+    return pc.if_else(pc.is_finite(as_float), as_float, pa.scalar(None, pa.float64()))
+
+
+_TIME_RE = r"^(?P<hour>\d{2})(?P<minute>\d{2})?(?P<second>\d{2})?(?:\.(?P<fraction>\d{1,6}))?$"
+
+
+def _time_part(parts: pa.StructArray, name: str) -> pa.Array:
+    """One field of the matched time as int64; a part left out (empty match) is 0."""
+    text = pc.struct_field(parts, name)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar("0"), text)
+    return pc.cast(text, pa.int64())
 
 
 def _parse_times(text: pa.Array) -> pa.Array:
     cleaned = pc.replace_substring(text, ":", "")
-    parts = pd.Series(cleaned.to_pandas(), dtype=object).str.extract(_TIME_RE)
-    hour = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    minute = pd.to_numeric(parts[1], errors="coerce").fillna(0).to_numpy(dtype="float64")
-    second = pd.to_numeric(parts[2], errors="coerce").fillna(0).to_numpy(dtype="float64")
-    frac = (
-        parts[3].fillna("").astype(str).str.ljust(6, "0").replace("000000", "0").astype("int64")
-    ).to_numpy(dtype="float64")
-    second = np.minimum(second, 59)  # a leap second 60 reads as 59
-    valid = np.isfinite(hour) & (hour < 24) & (minute < 60)
-    micros = ((hour * 3600 + minute * 60 + second) * 1_000_000 + frac).astype("float64")
-    micros = np.where(valid, micros, 0).astype("int64")
-    return pa.array(micros, type=pa.time64("us"), mask=~valid)
+    parts = pc.extract_regex(cleaned, _TIME_RE)  # null where the text does not match
+    hour, minute = _time_part(parts, "hour"), _time_part(parts, "minute")
+    second = pc.min_element_wise(_time_part(parts, "second"), 59)  # a leap second 60 reads as 59
+    fraction_text = pc.utf8_rpad(pc.struct_field(parts, "fraction"), width=6, padding="0")
+    micros_of_second = pc.cast(fraction_text, pa.int64())
+    valid = pc.and_(pc.less(hour, 24), pc.less(minute, 60))
+    seconds = pc.add(pc.add(pc.multiply(hour, 3600), pc.multiply(minute, 60)), second)
+    micros = pc.add(pc.multiply(seconds, 1_000_000), micros_of_second)
+    micros = pc.if_else(valid, micros, pa.scalar(None, pa.int64()))
+    return pc.cast(micros, pa.time64("us"))
 
 
 def parse_tag_column(
@@ -226,8 +244,13 @@ def parse_tag_column(
         vr, multi = info.vr, info.vm_multi
     except KeyError:
         vr, multi = "UN", False
-    texts = [_text_of(v) for v in raw.tolist()]
-    source = pa.array(texts, type=pa.string())
+    values = raw.tolist()
+    try:
+        source = pa.array(values, type=pa.string())  # Orthanc's values are text already
+        texts: list[Any] = values
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        texts = [_text_of(v) for v in values]
+        source = pa.array(texts, type=pa.string())
     if _is_list_tag(vr, multi):
         typed, bad = _parse_lists(source, vr)
         reason = _reason_for(vr)
