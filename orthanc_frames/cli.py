@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import datetime
 import getpass
-import json
 import os
 import signal
 import sys
@@ -36,6 +35,7 @@ from . import __version__
 from .client import ConnectionError, HTTPError, Orthanc, OrthancError, Unauthorized
 from .demo import DEMO_LABEL, DemoConnection, DemoError, demo_connection, write_env_file
 from .dicom_tags import tag_info
+from .frames.parquet import write_frame_parquet
 
 __all__ = ["main"]
 
@@ -414,26 +414,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to a Parquet file that ``pandas.read_parquet`` reads back as is.
-
-    pandas records list columns' Arrow dtypes (``list<item: string>[pyarrow]``)
-    in the file's metadata in a form its own reader cannot parse; they are
-    recorded as ``object`` instead, so the lists come back as lists
-    (Arrow lists with ``dtype_backend="pyarrow"``). DuckDB and Polars read
-    the Arrow schema and are not concerned.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(frame)
-    metadata = dict(table.schema.metadata or {})
-    if b"pandas" in metadata:
-        pandas_metadata = json.loads(metadata[b"pandas"])
-        for column in pandas_metadata.get("columns", []):
-            if str(column.get("numpy_type", "")).startswith(("list<", "large_list<")):
-                column["numpy_type"] = column["pandas_type"] = "object"
-        metadata[b"pandas"] = json.dumps(pandas_metadata).encode()
-    pq.write_table(table.replace_schema_metadata(metadata), path)
+    """Write ``frame`` to a Parquet file that ``pandas.read_parquet`` reads back as is."""
+    write_frame_parquet(frame, path)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
