@@ -165,10 +165,9 @@ def _refresh_instances(
     client, spec = frames.client, frames.spec
     old = frames._frames["instance"]
     old_series_of = old["series"]
-    known = set(old.index)
     logged = {str(e["ID"]) for e in changes if e.get("ResourceType") == "Instance"}
-    logged_new = logged - known
-    logged_known = logged & known
+    logged_known = _present(logged, old.index)
+    logged_new = logged - logged_known
 
     server_counts = series_frame["num_instances"].fillna(0).astype("int64")
     held_counts = old_series_of.value_counts()
@@ -202,7 +201,7 @@ def _refresh_instances(
     if recount:
         parents = _instance_parents(client, spec, _uids(series_frame, recount))
         listed = set(parents)
-        grown = {parents[i] for i in listed - known}
+        grown = {parents[i] for i in listed - _present(listed, old.index)}
         if grown:  # new instances in these series: read them whole too
             grown_rows = [
                 normalize_row("instance", row, extra)
@@ -229,13 +228,19 @@ def _refresh_instances(
     kept = _with_current_labels(client, kept)
     combined = _concat_aligned([kept, fresh], extra) if len(fresh) else kept.copy()
     stats = {
-        "new": len(fetched_ids - known),
+        "new": len(fetched_ids - _present(fetched_ids, old.index)),
         "deleted": len(dropped - fetched_ids),
         "updated": len(logged_known & fetched_ids),
         "series_read": len(to_read),
         "series_listed": len(recount),
     }
     return _InstanceUpdate(combined, problems, dropped, stats)
+
+
+def _present(ids: Iterable[str], index: pd.Index) -> set[str]:
+    """Those of ``ids`` that are in ``index`` (vectorized: the index is never iterated)."""
+    values = pd.Index(list(ids), dtype=index.dtype)
+    return set(values[values.isin(index)])
 
 
 def _uids(series_frame: pd.DataFrame, series_ids: Iterable[str]) -> list[str]:
@@ -311,7 +316,7 @@ def _with_current_labels(client: Any, frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     labelled = _labelled_instances(client)
     had_labels = frame["labels"].list.len().fillna(0).to_numpy() > 0
-    candidates = set(frame.index[had_labels]) | (labelled.keys() & set(frame.index))
+    candidates = set(frame.index[had_labels]) | _present(labelled, frame.index)
     if not candidates:
         return frame
     ids = sorted(candidates)
