@@ -116,3 +116,68 @@ def test_refresh_needs_a_server(client: Any, tmp_path: Any) -> None:
     offline = of.Frames.read_parquet(tmp_path / "snap")
     with pytest.raises(ValueError, match="no server"):
         offline.refresh()
+
+
+def test_refresh_sees_instances_stored_into_a_series_it_holds(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """New instances in an existing series, deletions elsewhere, a label removed."""
+    cohort = write_cohort(tmp_path / "e", patients=2, studies=1, series=2, instances=5, seed=5)
+    load_into(empty_server, cohort.outdir)
+    with _client(empty_server) as c:
+        series = sorted(c.get_series())
+        held_back = sorted(c.get_series_id_instances(series[0]), key=lambda i: i["ID"])[:2]
+        files = [c.get_instances_id_file(i["ID"]) for i in held_back]
+        for instance in held_back:
+            c.delete_instances_id(instance["ID"])
+        labelled = sorted(c.get_series_id_instances(series[1]), key=lambda i: i["ID"])[0]["ID"]
+        c.put_instances_id_labels_label(labelled, "gone-soon")
+        f = c.frames()
+        assert f.instances.loc[labelled, "labels"] == ["gone-soon"]
+        for data in files:
+            c.post_instances(data=data)
+        c.delete_instances_id(
+            sorted(c.get_series_id_instances(series[2]), key=lambda i: i["ID"])[0]["ID"]
+        )
+        c.delete_instances_id_labels_label(labelled, "gone-soon")
+        f.refresh()
+        assert f.last_refresh["instances"] == "incremental"
+        assert f.last_refresh["new"] == 2 and f.last_refresh["deleted"] == 1
+        assert_frames_equal(f, c.frames())
+        assert f.instances.loc[labelled, "labels"] == []
+
+
+def test_refresh_after_deletions_only_lists_ids_of_changed_series(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """Pure deletions: no instance row is read again, only the changed series' children."""
+    from transports import RecordingTransport
+
+    cohort = write_cohort(tmp_path / "g", patients=2, studies=2, series=2, instances=5, seed=6)
+    load_into(empty_server, cohort.outdir)
+    transport = RecordingTransport()
+    with _client(empty_server, transport=transport) as c:
+        f = c.frames(workers=1)
+        series = sorted(c.get_series())
+        c.delete_instances_id(c.get_series_id_instances(series[0])[0]["ID"])
+        c.delete_series_id(series[1])
+        c.delete_patients_id(sorted(c.get_patients())[0])
+        transport.clear()
+        f.refresh()
+        bodies = [r.content for r in transport.sent if r.url.path == "/tools/find"]
+        assert f.last_refresh["instances"] == "incremental"
+        assert f.last_refresh["series_read"] == 0 and f.last_refresh["deleted"] >= 1
+        assert not any(b'"Level":"Instance"' in b and b"MainDicomTags" in b for b in bodies)
+        assert_frames_equal(f, c.frames(workers=1))
+
+
+def test_refresh_reloads_instances_when_much_changed(empty_server: Any, tmp_path: Any) -> None:
+    cohort = write_cohort(tmp_path / "h", patients=1, studies=1, series=1, instances=4, seed=7)
+    more = write_cohort(tmp_path / "i", patients=2, studies=1, series=2, instances=4, seed=8)
+    load_into(empty_server, cohort.outdir)
+    with _client(empty_server) as c:
+        f = c.frames()
+        load_into(empty_server, more.outdir)
+        f.refresh()
+        assert f.last_refresh["instances"] == "reloaded"
+        assert_frames_equal(f, c.frames())
