@@ -408,12 +408,13 @@ class Frames:
         """Bring the frames up to date with the server, in place; return ``self``.
 
         Cheap when little changed: the small levels (patients, studies,
-        series) are read again in one page each, the instance level only
-        where something changed (new or re-stored instances found from the
-        series' children and the changes log since :attr:`last_change_seq`;
-        deletions from the children lists; labels from one find over
-        labelled instances). The result equals a fresh :meth:`load` with
-        the same arguments.
+        series) are read again in one page each (child counts, not child
+        IDs), the instance level only where something changed (rows of new
+        series and of instances the changes log names since
+        :attr:`last_change_seq`; deletions from per-series counts and the
+        children of those series only; labels from one find over labelled
+        instances). The result equals a fresh :meth:`load` with the same
+        arguments.
 
         Returns
         -------
