@@ -198,6 +198,7 @@ def iter_find_pages(
     progress: bool | None = False,
     since: int = 0,
     limit: int | None = None,
+    count: int | None = None,
 ) -> Iterator[list[Any]]:
     """Yield every resource matching a find, one page (a list of rows) at a time.
 
@@ -251,6 +252,12 @@ def iter_find_pages(
     limit : int, optional
         Yield at most this many rows in all (None: every match). Only the
         pages needed are asked for.
+    count : int, optional
+        How many resources match, when the caller already knows (Orthanc
+        1.12.5+): saves the ``/tools/count-resources`` request. Pages are
+        still read past it until a short answer, as with a counted find;
+        an estimate too low can miss rows only on a server whose
+        ``LimitFindResults`` lies between it and the true count.
 
     Yields
     ------
@@ -281,7 +288,7 @@ def iter_find_pages(
         body["ResponseContent"] = [] if ids_only else list(response_content or ["MainDicomTags"])
         if order_by:
             body["OrderBy"] = [dict(o) for o in order_by]
-        yield from _extended_pages(client, body, page_size, workers, progress, since, limit)
+        yield from _extended_pages(client, body, page_size, workers, progress, since, limit, count)
     else:
         if not ids_only:
             body["Expand"] = True
@@ -388,12 +395,16 @@ def _extended_pages(
     progress: bool | None,
     since: int,
     limit: int | None,
+    count: int | None = None,
 ) -> Iterator[list[Any]]:
-    count_body = {k: v for k, v in body.items() if k in ("Level", "Query", "CaseSensitive")}
-    for key in ("Labels", "LabelsConstraint"):
-        if key in body:
-            count_body[key] = body[key]
-    total = int(client.POST("/tools/count-resources", json=count_body)["Count"])
+    if count is not None:
+        total = max(0, int(count))
+    else:
+        count_body = {k: v for k, v in body.items() if k in ("Level", "Query", "CaseSensitive")}
+        for key in ("Labels", "LabelsConstraint"):
+            if key in body:
+                count_body[key] = body[key]
+        total = int(client.POST("/tools/count-resources", json=count_body)["Count"])
     wanted = max(0, total - since)
     if limit is not None:
         wanted = min(wanted, limit)

@@ -105,9 +105,14 @@ def test_refresh_cost_is_small_when_little_changed(empty_server: Any, tmp_path: 
         transport.clear()
         fresh = c.frames(workers=1)
         assert_frames_equal(f, fresh)
-    # The refresh reads no instance page besides the one new series.
+    # The refresh reads no instance page besides the one new series, counts
+    # nothing it can know otherwise, and reads only the new rows of each level:
+    # the log, the statistics, three check pages, four row finds, the labels.
     assert not any(r.startswith("/instances/") for r in refresh_routes)
-    assert refresh_routes.count("/tools/find") <= 3 + 1 + 1
+    assert "/tools/count-resources" not in refresh_routes
+    assert refresh_routes.count("/changes") == 1
+    assert refresh_routes.count("/tools/find") <= 3 + 4
+    assert f.last_refresh["rows_read"] == {"series": 1, "study": 1, "patient": 1}
 
 
 def test_refresh_needs_a_server(client: Any, tmp_path: Any) -> None:

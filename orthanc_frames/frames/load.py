@@ -43,12 +43,15 @@ from .schema import ORTHANC_FIELDS, Problem, parse_tag_column
 
 __all__ = [
     "CHILDREN_COUNT",
+    "CHILD_COUNT_TAG",
     "LINKS",
+    "UID_OF_LEVEL",
     "ExtraTagsCostWarning",
     "LoadSpec",
     "build_frame",
     "costly_tags",
     "fetch_rows",
+    "field_columns",
     "iter_row_pages",
     "load_frames",
     "normalize_row",
@@ -69,12 +72,12 @@ LINKS = {level: tuple(reversed(ANCESTORS[level])) for level in LEVELS}
 CHILDREN_COUNT = {"patient": "num_studies", "study": "num_series", "series": "num_instances"}
 _CHILDREN_KEY = {"patient": "Studies", "study": "Series", "series": "Instances"}
 # Orthanc computes these from its index: a child count without the children's IDs.
-_CHILD_COUNT_TAG = {
+CHILD_COUNT_TAG = {
     "patient": "NumberOfPatientRelatedStudies",
     "study": "NumberOfStudyRelatedSeries",
     "series": "NumberOfSeriesRelatedInstances",
 }
-_UID_OF_LEVEL = {
+UID_OF_LEVEL = {
     "patient": "PatientID",
     "study": "StudyInstanceUID",
     "series": "SeriesInstanceUID",
@@ -287,12 +290,24 @@ def fetch_rows(
     query: Mapping[str, Any] | None = None,
     labels: bool = False,
     progress: bool | None = None,
+    child_ids: bool = True,
+    count: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Every row of one level matching ``query`` (and the spec's labels if ``labels``)."""
+    """Every row of one level matching ``query`` (and the spec's labels if ``labels``).
+
+    ``child_ids`` and ``count`` are those of :func:`iter_row_pages`.
+    """
     return [
         row
         for page in iter_row_pages(
-            client, level, spec, query=query, labels=labels, progress=progress
+            client,
+            level,
+            spec,
+            query=query,
+            labels=labels,
+            progress=progress,
+            child_ids=child_ids,
+            count=count,
         )
         for row in page
     ]
@@ -307,20 +322,22 @@ def iter_row_pages(
     labels: bool = False,
     progress: bool | None = None,
     child_ids: bool = True,
+    count: int | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """The rows of :func:`fetch_rows`, one page at a time, as the pages arrive.
 
     With ``child_ids=False`` (Orthanc 1.12.5+) rows carry their child count
     (a tag Orthanc computes from its index) instead of their children's IDs,
-    a third of the bytes at series level.
+    a third of the bytes at series level. ``count``: the number of matches
+    when the caller knows it (see :func:`~orthanc_frames.paging.iter_find_pages`).
     """
     extra = tuple(spec.tags.get(level, ()))
     requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
     extended = client.capabilities.has_extended_find
     response_content = _RESPONSE_CONTENT[level]
-    if extended and not child_ids and level in _CHILD_COUNT_TAG:
+    if extended and not child_ids and level in CHILD_COUNT_TAG:
         response_content = [c for c in response_content if c != "Children"]
-        requested.append(_CHILD_COUNT_TAG[level])
+        requested.append(CHILD_COUNT_TAG[level])
     yield from iter_find_pages(
         client,
         level,
@@ -331,6 +348,7 @@ def iter_row_pages(
         requested_tags=requested or None,
         workers=spec.workers,
         progress=progress if level == "instance" else False,
+        count=count,
     )
 
 
@@ -365,7 +383,7 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
         if children is not None:
             record[CHILDREN_COUNT[level]] = len(children)
         else:
-            count = requested.get(_CHILD_COUNT_TAG[level])
+            count = requested.get(CHILD_COUNT_TAG[level])
             record[CHILDREN_COUNT[level]] = int(count) if count is not None else None
         record["_children"] = children
     else:
@@ -424,6 +442,16 @@ def build_frame(
     for name in tag_columns(level, records, extra_tags):
         raw = pd.Series([r.get(name) for r in records], index=index, dtype=object)
         columns[name] = parse_tag_column(raw, name, level=level, problems=problems)
+    columns.update(field_columns(level, records, index))
+    frame = pd.DataFrame(columns, index=index)
+    return frame
+
+
+def field_columns(
+    level: str, records: Sequence[Mapping[str, Any]], index: pd.Index
+) -> dict[str, pd.Series]:
+    """Orthanc's own fields of a level (``labels``, ``last_update``, counts...), typed."""
+    columns: dict[str, pd.Series] = {}
     for name in _FIELDS_OF_LEVEL[level]:
         values = [r.get(name) for r in records]
         if name == "last_update":
@@ -435,8 +463,7 @@ def build_frame(
             columns[name] = numbers.astype(ORTHANC_FIELDS[name])
         else:
             columns[name] = pd.Series(values, index=index, dtype=ORTHANC_FIELDS[name])
-    frame = pd.DataFrame(columns, index=index)
-    return frame
+    return columns
 
 
 def children_of(records: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -469,7 +496,7 @@ def fetch_level(
         )
     elif LEVELS.index(level) > LEVELS.index(anchor) and spec.labels:
         assert anchor_rows is not None
-        uid_name = _UID_OF_LEVEL[anchor]
+        uid_name = UID_OF_LEVEL[anchor]
         uids = [u for u in anchor_rows[uid_name].dropna().astype(str).unique().tolist()]
         pages = (
             page
@@ -578,7 +605,7 @@ def _keep_labelled(client: Any, spec: LoadSpec, anchor: str, part: LoadedLevel) 
 
 def _with_uids(frame: pd.DataFrame, level: str) -> pd.DataFrame:
     """The anchor's link columns and UID (what restricting other levels needs)."""
-    columns = [*LINKS[level], _UID_OF_LEVEL[level]]
+    columns = [*LINKS[level], UID_OF_LEVEL[level]]
     out = frame[columns].copy()
     out[level] = frame.index.to_series()
     return out

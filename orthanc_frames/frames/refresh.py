@@ -6,31 +6,41 @@ no deletions (a deleted resource's entries vanish) and no label changes
 cheap sources, and its cost grows with what changed, not with what is
 stored:
 
-1. Patients, studies and series are read again, one paged find per level
-   (these levels are small: the instance level is where the rows are),
-   with child COUNTS rather than child IDs (Orthanc 1.12.5+; a third of
-   the bytes). This brings every tag, label, child count and stability
-   change of those levels, and deletions among them, exactly as a fresh
-   load.
-2. Instances are re-read only in the series that may hold new or changed
+1. The changes log since the last refresh, in one request when it is short.
+2. Patients, studies and series (Orthanc 1.12.5+, no filter): one *check
+   page* per level with only each row's labels, ``LastUpdate``,
+   stability, child count (computed from the index) and UID, a tenth of
+   the bytes of full rows. Rows that are gone are dropped; those four
+   fields are updated in place for every row. Full rows are read again
+   (by a UID list match) only for new resources, resources the changes
+   log names (directly or through a held descendant), ancestors of every
+   row read again (instances included), and, when ``tags=`` asks for
+   tags read from files at that level, rows whose ``LastUpdate`` or child
+   count moved. Main DICOM tags of a resource live in Orthanc's index
+   and change only when an instance is stored, which the log records.
+   With a filter, or on older servers, these levels are read whole, one
+   paged find per level with child counts.
+3. Instances are re-read only in the series that may hold new or changed
    rows: new series, series whose ``LastUpdate`` moved (a stored instance
    moves it), and series of known instances that the changes log names.
    Those series' rows are replaced by one find per chunk of series UIDs
    (a DICOM list match).
-3. Deletions: a series whose instance count on the server differs from
+4. Deletions: a series whose instance count on the server differs from
    the rows held lost instances; only the IDs of its instances are listed
    (the cheapest find) and the missing rows dropped. Rows of series that
    are gone are dropped.
-4. Every new instance of the changes log must have been seen by then;
+5. Every new instance of the changes log must have been seen by then;
    if one was not (a store in the same second as the load, with a
    deletion in the same series), the instance level is loaded again.
-5. Labels of instances come from one find over the labelled instances
+6. Labels of instances come from one find over the labelled instances
    only (``/tools/labels``, then ``Labels`` with ``"Any"``); only the rows
    labelled before or now are compared, so removals are seen too.
 
 When much changed (more than a quarter of the instances to re-read, or a
 changes log longer than :data:`MAX_CHANGE_PAGES` pages), or when a filter
-applies to instance tags, the instance level is simply loaded again.
+applies to instance tags, the instance level is simply loaded again; a
+level of which more than a quarter of the rows must be read again is
+read whole.
 """
 
 from __future__ import annotations
@@ -43,62 +53,334 @@ import pandas as pd
 
 from ..paging import iter_find_pages
 from .load import (
+    CHILD_COUNT_TAG,
+    LINKS,
     UID_CHUNK,
+    UID_OF_LEVEL,
     build_frame,
+    costly_tags,
     fetch_rows,
+    field_columns,
     load_frames,
+    load_level,
     normalize_row,
     order_columns,
 )
-from .schema import Problem, dtype_for_tag, problems_frame
+from .schema import ORTHANC_FIELDS, Problem, dtype_for_tag, problems_frame
 
 if TYPE_CHECKING:
     from .container import Frames
 
-__all__ = ["MAX_CHANGE_PAGES", "changes_since", "refresh_frames"]
+__all__ = ["MAX_CHANGE_PAGES", "ChangesLog", "read_changes", "refresh_frames"]
 
 CHANGES_PAGE = 1000
 MAX_CHANGE_PAGES = 20
 FULL_RELOAD_SHARE = 0.25
+UPPER_LEVELS = ("patient", "study", "series")
+_CHECK_CONTENT = ["Labels", "Metadata", "IsStable"]
+_STATISTICS_COUNT = {"patient": "CountPatients", "study": "CountStudies", "series": "CountSeries"}
+_LEVEL_OF_RESOURCE_TYPE = {
+    "Patient": "patient",
+    "Study": "study",
+    "Series": "series",
+    "Instance": "instance",
+}
 
 
-def changes_since(client: Any, since: int, until: int) -> list[dict[str, Any]] | None:
-    """Entries of ``/changes`` after ``since`` up to ``until``; None if the log is too long."""
+@dataclass
+class ChangesLog:
+    """Entries of ``/changes`` after a sequence number, and the last number they reach."""
+
+    entries: list[dict[str, Any]]
+    last: int
+
+    def ids(self, level: str) -> set[str]:
+        """IDs of the resources of ``level`` that the entries name."""
+        return {
+            str(e["ID"])
+            for e in self.entries
+            if _LEVEL_OF_RESOURCE_TYPE.get(str(e.get("ResourceType"))) == level
+        }
+
+
+def read_changes(client: Any, since: int) -> ChangesLog | None:
+    """The changes log after ``since`` (one request when short); None if it is too long.
+
+    ``last`` is the server's last sequence number the answer covers; a
+    later refresh starts from it.
+    """
     found: list[dict[str, Any]] = []
     for _ in range(MAX_CHANGE_PAGES):
-        if since >= until:
-            return found
         answer = client.GET("/changes", params={"since": since, "limit": CHANGES_PAGE})
         entries = answer.get("Changes") or []
-        found.extend(e for e in entries if int(e.get("Seq", 0)) <= until)
+        found.extend(entries)
         last = int(answer.get("Last", since) or since)
         if answer.get("Done") or not entries or last <= since:
-            return found
+            return ChangesLog(found, max(last, since))
         since = last
     return None
 
 
 def refresh_frames(frames: Frames) -> None:
     """Update ``frames`` in place so that it equals a fresh load with the same arguments."""
-    from .container import _concat_problems, current_change_seq
-
     client = frames.client
     if client is None:
         raise ValueError(
             "These frames have no server to refresh from: read them with "
             "Frames.read_parquet(path, client=c), or load them with c.frames()."
         )
-    spec = frames.spec
-    seq_now = current_change_seq(client)
     since = frames.last_change_seq if frames.last_change_seq is not None else 0
-    changes = changes_since(client, since, seq_now)
+    log = read_changes(client, since)
+    held = set(frames.loaded_levels)
+    checkable = (
+        log is not None
+        and frames.spec.anchor is None
+        and client.capabilities.has_extended_find
+        and ("series" in held or "instance" not in held)
+    )
+    if not (checkable and log is not None and _refresh_checked(frames, log)):
+        _refresh_reading_upper_levels(frames, log)
+    frames.last_change_seq = log.last if log is not None else _current_seq(client)
+    frames.loaded_at = pd.Timestamp.now(tz="UTC").to_pydatetime()
 
+
+def _current_seq(client: Any) -> int:
+    from .container import current_change_seq
+
+    return current_change_seq(client)
+
+
+# -- upper levels from check pages ----------------------------------------------
+
+
+@dataclass
+class _LevelUpdate:
+    """One level brought up to date: the frame, its new problems, the IDs read or dropped."""
+
+    frame: pd.DataFrame
+    problems: list[Problem]
+    read: set[str]
+    dropped: set[str]
+
+
+def _refresh_checked(frames: Frames, log: ChangesLog) -> bool:
+    """Refresh through check pages (see the module notes); False to read the levels whole."""
+    client, spec = frames.client, frames.spec
+    held = frames.loaded_levels
+    has_instances = "instance" in held
+    levels = [level for level in UPPER_LEVELS if level in held]
+    touched = _touched_by_log(frames, log)
+    if touched is None:
+        return False
+    statistics = client.GET("/statistics") or {}
+    checks = {
+        level: _check_frame(client, spec, level, statistics.get(_STATISTICS_COUNT[level]))
+        for level in levels
+    }
+    updates: dict[str, _LevelUpdate] = {}
+    instance_update: _InstanceUpdate | None = None
+    if "series" in checks:
+        updates["series"] = _update_level(frames, "series", checks["series"], touched["series"])
+    if has_instances:
+        series_now = updates["series"].frame
+        instance_update = _refresh_instances(
+            frames, series_now, frames._frames["series"], log.entries
+        )
+        if instance_update is None:
+            return False
+        for level in UPPER_LEVELS:
+            touched[level] |= set(instance_update.fetched[level].dropna())
+        more = touched["series"] - updates["series"].read - updates["series"].dropped
+        if more:
+            again = _update_level(frames, "series", checks["series"], more, base=series_now)
+            first = updates["series"]
+            updates["series"] = _LevelUpdate(
+                again.frame,
+                [p for p in first.problems if p.id not in again.read] + again.problems,
+                first.read | again.read,
+                first.dropped | again.dropped,
+            )
+    for level in ("series", "study", "patient"):
+        if level in updates:
+            for link in LINKS[level]:
+                fresh = updates[level].frame.loc[list(updates[level].read), link]
+                touched[link] |= set(fresh.dropna())
+        elif level in checks:
+            updates[level] = _update_level(frames, level, checks[level], touched[level])
+            for link in LINKS[level]:
+                fresh = updates[level].frame.loc[list(updates[level].read), link]
+                touched[link] |= set(fresh.dropna())
+
+    problems = frames.problems
+    for level, update in updates.items():
+        frames._set_frame(level, update.frame)
+        problems = _replace_problems(problems, level, update.read | update.dropped, update.problems)
+    if instance_update is not None:
+        frames._set_frame("instance", instance_update.frame)
+        problems = _replace_problems(
+            problems, "instance", instance_update.dropped, instance_update.problems
+        )
+        frames.last_refresh = {"instances": "incremental", **instance_update.stats}
+    else:
+        frames.last_refresh = {"instances": "not loaded"}
+    frames.last_refresh["rows_read"] = {level: len(u.read) for level, u in updates.items()}
+    frames._problems = problems
+    return True
+
+
+def _replace_problems(
+    problems: pd.DataFrame, level: str, ids: set[str], new: list[Problem]
+) -> pd.DataFrame:
+    """``problems`` without those of ``ids`` at ``level``, with ``new`` added."""
+    from .container import _concat_problems
+
+    if ids and len(problems):
+        stale = (problems["level"] == level) & problems["id"].isin(list(ids))
+        if stale.any():
+            problems = problems[~stale]
+    if not new:
+        return problems
+    return _concat_problems([problems, problems_frame(new)])
+
+
+def _touched_by_log(frames: Frames, log: ChangesLog) -> dict[str, set[str]] | None:
+    """IDs per upper level whose full rows the log says to read; None if it cannot tell.
+
+    An entry names a resource, and through the held frames its ancestors.
+    An entry at a level the frames do not hold, below one they hold (a
+    stored instance when only series are held), cannot be placed: None.
+    """
+    touched: dict[str, set[str]] = {level: set() for level in UPPER_LEVELS}
+    held = frames.loaded_levels
+    for level in (*UPPER_LEVELS, "instance"):
+        named = log.ids(level)
+        if not named:
+            continue
+        if level in touched:
+            touched[level] |= named
+        held_above = [link for link in LINKS[level] if link in held]
+        if not held_above:
+            continue
+        if level not in held:
+            return None
+        frame = frames._frames[level]
+        known = sorted(_present(named, frame.index))
+        if known:
+            rows = frame.loc[known, held_above]
+            for link in held_above:
+                touched[link] |= set(rows[link].dropna())
+    return touched
+
+
+def _check_frame(client: Any, spec: Any, level: str, count: Any) -> pd.DataFrame:
+    """Labels, ``LastUpdate``, stability, child count and UID of every row of ``level``."""
+    uid_tag = UID_OF_LEVEL[level]
+    records: list[dict[str, Any]] = []
+    uids: list[Any] = []
+    for page in iter_find_pages(
+        client,
+        level,
+        query=spec.query_for(level),
+        response_content=_CHECK_CONTENT,
+        requested_tags=[uid_tag, CHILD_COUNT_TAG[level]],
+        workers=spec.workers,
+        count=int(count) if count is not None else None,
+    ):
+        for row in page:
+            records.append(normalize_row(level, row, ()))
+            uids.append((row.get("RequestedTags") or {}).get(uid_tag))
+    index = pd.Index([r["ID"] for r in records], name=level, dtype=ORTHANC_FIELDS["patient"])
+    columns = field_columns(level, records, index)
+    columns["_uid"] = pd.Series(uids, index=index, dtype=object)
+    return pd.DataFrame(columns, index=index)
+
+
+def _update_level(
+    frames: Frames,
+    level: str,
+    check: pd.DataFrame,
+    touched: set[str],
+    *,
+    base: pd.DataFrame | None = None,
+) -> _LevelUpdate:
+    """``level`` with the check page's fields, gone rows dropped, and some rows read again."""
+    client, spec = frames.client, frames.spec
+    held = frames._frames[level] if base is None else base
+    extra = spec.tags.get(level, ())
+    gone_mask = ~held.index.isin(check.index)
+    dropped = set(held.index[gone_mask])
+    in_check = check.index.get_indexer(pd.Index(sorted(touched), dtype=check.index.dtype)) >= 0
+    to_read = set(check.index.difference(held.index))
+    to_read |= set(pd.Index(sorted(touched), dtype=check.index.dtype)[in_check])
+    if level in costly_tags(spec):
+        to_read |= _moved(held, check, level)
+    uids = check["_uid"].reindex(sorted(to_read))
+    much = len(to_read) > max(FULL_RELOAD_SHARE * len(check), UID_CHUNK)
+    if much or uids.isna().any():
+        return _read_whole_level(frames, level, held)
+    records = [
+        normalize_row(level, row, extra)
+        for row in _rows_by_uid(client, spec, level, uids.astype(str).tolist(), len(to_read))
+    ]
+    records = [r for r in records if r["ID"] in to_read]
+    if {r["ID"] for r in records} != to_read:  # a UID shared by other resources hid some rows
+        return _read_whole_level(frames, level, held)
+    problems: list[Problem] = []
+    fresh = build_frame(level, records, extra, problems)
+    keep = ~gone_mask & ~held.index.isin(fresh.index)
+    kept = held[keep] if not keep.all() else held.copy()
+    for column in field_columns(level, [], pd.Index([])):
+        kept[column] = check[column].reindex(kept.index)
+    frame = _concat_aligned(level, [kept, fresh], extra) if len(fresh) else kept
+    return _LevelUpdate(frame, problems, to_read, dropped)
+
+
+def _read_whole_level(frames: Frames, level: str, held: pd.DataFrame) -> _LevelUpdate:
+    part = load_level(frames.client, level, frames.spec, None, progress=False, child_ids=False)
+    return _LevelUpdate(part.frame, part.problems, set(part.frame.index), set(held.index))
+
+
+def _moved(held: pd.DataFrame, check: pd.DataFrame, level: str) -> set[str]:
+    """Held rows whose ``LastUpdate`` or child count differs on the server."""
+    both = held.index.intersection(check.index)
+    moved = pd.Series(False, index=both)
+    for column in ("last_update", *(c for c in check.columns if c.startswith("num_"))):
+        before = held[column].reindex(both)
+        now = check[column].reindex(both)
+        moved |= (before != now).fillna(True).astype(bool)
+    return set(both[moved.to_numpy(dtype=bool)])
+
+
+def _rows_by_uid(
+    client: Any, spec: Any, level: str, uids: list[str], count: int
+) -> list[dict[str, Any]]:
+    """Full rows of ``level`` whose UID is one of ``uids`` (a DICOM list match per chunk)."""
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(uids), UID_CHUNK):
+        chunk = uids[start : start + UID_CHUNK]
+        query = {**spec.query_for(level), UID_OF_LEVEL[level]: chunk}
+        rows.extend(
+            fetch_rows(
+                client, level, spec, query=query, progress=False, child_ids=False, count=len(chunk)
+            )
+        )
+    return rows
+
+
+# -- upper levels read whole ----------------------------------------------------
+
+
+def _refresh_reading_upper_levels(frames: Frames, log: ChangesLog | None) -> None:
+    """Refresh reading patients, studies and series whole (with a filter, or a long log)."""
+    from .container import _concat_problems
+
+    client, spec = frames.client, frames.spec
     held = set(frames.loaded_levels)
     has_instances = "instance" in held
-    incremental = has_instances and spec.anchor != "instance" and changes is not None
+    incremental = has_instances and spec.anchor != "instance" and log is not None
     old_series = frames._frames.get("series")
     # The series rows count their instances: read them even when only instances are held.
-    upper = [lv for lv in ("patient", "study", "series") if lv in held]
+    upper = [lv for lv in UPPER_LEVELS if lv in held]
     if incremental and "series" not in upper:
         upper.append("series")
     loaded, anchor_frame = load_frames(client, spec, upper, progress=False, child_ids=False)
@@ -118,8 +400,8 @@ def refresh_frames(frames: Frames) -> None:
             problems.append(problems_frame(part.problems))
 
     if incremental:
-        assert changes is not None
-        update = _refresh_instances(frames, loaded["series"].frame, old_series, changes)
+        assert log is not None
+        update = _refresh_instances(frames, loaded["series"].frame, old_series, log.entries)
         frames.last_refresh = {
             "instances": "incremental" if update is not None else "reloaded",
             **(update.stats if update is not None else {}),
@@ -139,19 +421,21 @@ def refresh_frames(frames: Frames) -> None:
                     p[~((p["level"] == "instance") & p["id"].isin(dropped))] for p in problems
                 ]
             problems.append(problems_frame(update.problems))
-
     frames._problems = _concat_problems(problems)
-    frames.last_change_seq = seq_now
-    frames.loaded_at = pd.Timestamp.now(tz="UTC").to_pydatetime()
 
 
 @dataclass
 class _InstanceUpdate:
-    """The refreshed instance frame, its new problems, the IDs whose old rows went, counts."""
+    """The refreshed instance frame, its new problems, the IDs whose old rows went, counts.
+
+    ``fetched`` holds the rows read from the server (their links say which
+    series, studies and patients got new or changed instances).
+    """
 
     frame: pd.DataFrame
     problems: list[Problem]
     dropped: set[str]
+    fetched: pd.DataFrame
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -182,7 +466,7 @@ def _refresh_instances(
     extra = spec.tags.get("instance", ())
     records = [
         normalize_row("instance", row, extra)
-        for row in _instance_rows_of(client, spec, _uids(series_frame, to_read))
+        for row in _instance_rows_of(client, spec, series_frame, to_read)
     ]
     fetched_ids = {r["ID"] for r in records}
     unplaced = logged_new - fetched_ids
@@ -199,13 +483,13 @@ def _refresh_instances(
     recount -= to_read
     listed: set[str] = set()
     if recount:
-        parents = _instance_parents(client, spec, _uids(series_frame, recount))
+        parents = _instance_parents(client, spec, _uids(series_frame, recount), old.index)
         listed = set(parents)
         grown = {parents[i] for i in listed - _present(listed, old.index)}
         if grown:  # new instances in these series: read them whole too
             grown_rows = [
                 normalize_row("instance", row, extra)
-                for row in _instance_rows_of(client, spec, _uids(series_frame, grown))
+                for row in _instance_rows_of(client, spec, series_frame, grown)
             ]
             records.extend(grown_rows)
             fetched_ids |= {r["ID"] for r in grown_rows}
@@ -225,8 +509,8 @@ def _refresh_instances(
     drop_mask = drop.to_numpy(dtype=bool)
     dropped = set(old.index[drop_mask])
     kept = old[~drop_mask] if drop_mask.any() else old
-    kept = _with_current_labels(client, kept)
-    combined = _concat_aligned([kept, fresh], extra) if len(fresh) else kept.copy()
+    combined = _concat_aligned("instance", [kept, fresh], extra) if len(fresh) else kept.copy()
+    combined = _with_current_labels(client, combined, fresh.index)
     stats = {
         "new": len(fetched_ids - _present(fetched_ids, old.index)),
         "deleted": len(dropped - fetched_ids),
@@ -234,13 +518,15 @@ def _refresh_instances(
         "series_read": len(to_read),
         "series_listed": len(recount),
     }
-    return _InstanceUpdate(combined, problems, dropped, stats)
+    return _InstanceUpdate(combined, problems, dropped, fresh[list(LINKS["instance"])], stats)
 
 
 def _present(ids: Iterable[str], index: pd.Index) -> set[str]:
-    """Those of ``ids`` that are in ``index`` (vectorized: the index is never iterated)."""
+    """Those of ``ids`` that are in ``index`` (its cached hash table; never iterated)."""
     values = pd.Index(list(ids), dtype=index.dtype)
-    return set(values[values.isin(index)])
+    if not len(values):
+        return set()
+    return set(values[index.get_indexer_for(values) >= 0])
 
 
 def _uids(series_frame: pd.DataFrame, series_ids: Iterable[str]) -> list[str]:
@@ -250,17 +536,28 @@ def _uids(series_frame: pd.DataFrame, series_ids: Iterable[str]) -> list[str]:
     return series_frame.loc[ids, "SeriesInstanceUID"].dropna().astype(str).tolist()
 
 
-def _instance_rows_of(client: Any, spec: Any, series_uids: list[str]) -> list[dict[str, Any]]:
-    """Instance rows of these series (one paged find per chunk of UIDs)."""
+def _instance_rows_of(
+    client: Any, spec: Any, series_frame: pd.DataFrame, series_ids: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Instance rows of these series (one paged find per chunk of UIDs, counts known)."""
+    ids = sorted(series_ids)
     rows: list[dict[str, Any]] = []
-    for start in range(0, len(series_uids), UID_CHUNK):
-        chunk = series_uids[start : start + UID_CHUNK]
-        query = {**spec.query_for("instance"), "SeriesInstanceUID": chunk}
-        rows.extend(fetch_rows(client, "instance", spec, query=query, progress=False))
+    for start in range(0, len(ids), UID_CHUNK):
+        chunk = series_frame.loc[ids[start : start + UID_CHUNK]]
+        uids = chunk["SeriesInstanceUID"].dropna().astype(str).tolist()
+        if not uids:
+            continue
+        expected = int(chunk["num_instances"].fillna(0).sum())
+        query = {**spec.query_for("instance"), "SeriesInstanceUID": uids}
+        rows.extend(
+            fetch_rows(client, "instance", spec, query=query, progress=False, count=expected)
+        )
     return rows
 
 
-def _instance_parents(client: Any, spec: Any, series_uids: list[str]) -> dict[str, str]:
+def _instance_parents(
+    client: Any, spec: Any, series_uids: list[str], index: pd.Index
+) -> dict[str, str]:
     """Instance ID -> series ID of these series' instances (their children lists, no tags).
 
     Asked at series level: a UID list match there is far cheaper for the
@@ -271,7 +568,12 @@ def _instance_parents(client: Any, spec: Any, series_uids: list[str]) -> dict[st
         chunk = series_uids[start : start + UID_CHUNK]
         query = {**spec.query_for("series"), "SeriesInstanceUID": chunk}
         for page in iter_find_pages(
-            client, "series", query=query, response_content=["Children"], workers=spec.workers
+            client,
+            "series",
+            query=query,
+            response_content=["Children"],
+            workers=spec.workers,
+            count=len(chunk),
         ):
             for row in page:
                 for child in row.get("Children") or row.get("Instances") or []:
@@ -310,13 +612,18 @@ def _labelled_instances(client: Any) -> dict[str, list[str]]:
     return found
 
 
-def _with_current_labels(client: Any, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with the server's instance labels; only rows labelled before or now are looked at."""
+def _with_current_labels(client: Any, frame: pd.DataFrame, fresh: pd.Index) -> pd.DataFrame:
+    """``frame`` with the server's instance labels, changed in place.
+
+    Only rows labelled before or now are looked at; rows of ``fresh`` were
+    just read with their labels.
+    """
     if not len(frame):
         return frame
     labelled = _labelled_instances(client)
     had_labels = frame["labels"].list.len().fillna(0).to_numpy() > 0
     candidates = set(frame.index[had_labels]) | _present(labelled, frame.index)
+    candidates -= _present(candidates, fresh)
     if not candidates:
         return frame
     ids = sorted(candidates)
@@ -324,7 +631,6 @@ def _with_current_labels(client: Any, frame: pd.DataFrame) -> pd.DataFrame:
     now = [labelled.get(i, []) for i in ids]
     if [_sorted_labels(v) for v in held] == [sorted(v) for v in now]:
         return frame
-    frame = frame.copy()
     frame.loc[ids, "labels"] = pd.Series(now, index=pd.Index(ids), dtype=frame["labels"].dtype)
     return frame
 
@@ -333,7 +639,10 @@ def _sorted_labels(value: Any) -> list[str]:
     return sorted(value) if isinstance(value, Iterable) and not isinstance(value, str) else []
 
 
-def _concat_aligned(parts: Iterable[pd.DataFrame], extra: Iterable[str]) -> pd.DataFrame:
+def _concat_aligned(
+    level: str, parts: Iterable[pd.DataFrame], extra: Iterable[str]
+) -> pd.DataFrame:
+    """Rows of ``parts`` in one frame of ``level``: columns united, dtypes kept, canonical order."""
     parts = list(parts)
     columns: list[str] = []
     for part in parts:
@@ -354,6 +663,6 @@ def _concat_aligned(parts: Iterable[pd.DataFrame], extra: Iterable[str]) -> pd.D
         aligned.append(part[columns])
     non_empty = [p for p in aligned if len(p)] or aligned[:1]
     out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy()
-    out = out[order_columns("instance", list(out.columns), list(extra))]
-    out.index.name = "instance"
+    out = out[order_columns(level, list(out.columns), list(extra))]
+    out.index.name = level
     return out
