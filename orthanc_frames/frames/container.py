@@ -407,9 +407,11 @@ class Frames:
     def refresh(self) -> Frames:
         """Bring the frames up to date with the server, in place; return ``self``.
 
-        Cheap when little changed: the small levels (patients, studies,
-        series) are read again in one page each (child counts, not child
-        IDs), the instance level only where something changed (rows of new
+        Cheap when little changed: for patients, studies and series one
+        check page each (labels, last update, stability, child count), full
+        rows only for new resources and those the changes log points to
+        (a whole page per level with a filter); the instance level only
+        where something changed (rows of new
         series and of instances the changes log names since
         :attr:`last_change_seq`; deletions from per-series counts and the
         children of those series only; labels from one find over labelled
