@@ -46,10 +46,13 @@ read whole.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..paging import iter_find_pages
 from .load import (
@@ -77,6 +80,7 @@ CHANGES_PAGE = 1000
 MAX_CHANGE_PAGES = 20
 FULL_RELOAD_SHARE = 0.25
 UPPER_LEVELS = ("patient", "study", "series")
+_BACKGROUND_WORKERS = 4
 _CHECK_CONTENT = ["Labels", "Metadata", "IsStable"]
 _STATISTICS_COUNT = {"patient": "CountPatients", "study": "CountStudies", "series": "CountSeries"}
 _LEVEL_OF_RESOURCE_TYPE = {
@@ -130,16 +134,23 @@ def refresh_frames(frames: Frames) -> None:
             "Frames.read_parquet(path, client=c), or load them with c.frames()."
         )
     since = frames.last_change_seq if frames.last_change_seq is not None else 0
-    log = read_changes(client, since)
     held = set(frames.loaded_levels)
-    checkable = (
-        log is not None
-        and frames.spec.anchor is None
-        and client.capabilities.has_extended_find
-        and ("series" in held or "instance" not in held)
-    )
-    if not (checkable and log is not None and _refresh_checked(frames, log)):
-        _refresh_reading_upper_levels(frames, log)
+    # Independent requests (instance labels, check pages) overlap on a small pool.
+    with ThreadPoolExecutor(
+        max_workers=min(frames.spec.workers, _BACKGROUND_WORKERS),
+        thread_name_prefix="orthanc-frames-refresh",
+    ) as pool:
+        labels_now = pool.submit(_labelled_instances, client) if "instance" in held else None
+        log = read_changes(client, since)
+        checkable = (
+            log is not None
+            and frames.spec.anchor is None
+            and client.capabilities.has_extended_find
+            and ("series" in held or "instance" not in held)
+        )
+        background = _Background(pool, labels_now)
+        if not (checkable and log is not None and _refresh_checked(frames, log, background)):
+            _refresh_reading_upper_levels(frames, log, background)
     frames.last_change_seq = log.last if log is not None else _current_seq(client)
     frames.loaded_at = pd.Timestamp.now(tz="UTC").to_pydatetime()
 
@@ -148,6 +159,18 @@ def _current_seq(client: Any) -> int:
     from .container import current_change_seq
 
     return current_change_seq(client)
+
+
+@dataclass
+class _Background:
+    """The refresh's pool for independent requests, and the instance labels asked at the start."""
+
+    pool: Executor
+    labels_now: Future[dict[str, list[str]]] | None
+
+    def labelled_instances(self) -> dict[str, list[str]]:
+        """Labels of every labelled instance (waits for the request made at the start)."""
+        return self.labels_now.result() if self.labels_now is not None else {}
 
 
 # -- upper levels from check pages ----------------------------------------------
@@ -163,7 +186,7 @@ class _LevelUpdate:
     dropped: set[str]
 
 
-def _refresh_checked(frames: Frames, log: ChangesLog) -> bool:
+def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -> bool:
     """Refresh through check pages (see the module notes); False to read the levels whole."""
     client, spec = frames.client, frames.spec
     held = frames.loaded_levels
@@ -173,10 +196,13 @@ def _refresh_checked(frames: Frames, log: ChangesLog) -> bool:
     if touched is None:
         return False
     statistics = client.GET("/statistics") or {}
-    checks = {
-        level: _check_frame(client, spec, level, statistics.get(_STATISTICS_COUNT[level]))
+    pending = {
+        level: background.pool.submit(
+            _check_frame, client, spec, level, statistics.get(_STATISTICS_COUNT[level])
+        )
         for level in levels
     }
+    checks = {level: future.result() for level, future in pending.items()}
     updates: dict[str, _LevelUpdate] = {}
     instance_update: _InstanceUpdate | None = None
     if "series" in checks:
@@ -184,7 +210,7 @@ def _refresh_checked(frames: Frames, log: ChangesLog) -> bool:
     if has_instances:
         series_now = updates["series"].frame
         instance_update = _refresh_instances(
-            frames, series_now, frames._frames["series"], log.entries
+            frames, series_now, frames._frames["series"], log.entries, background
         )
         if instance_update is None:
             return False
@@ -370,7 +396,9 @@ def _rows_by_uid(
 # -- upper levels read whole ----------------------------------------------------
 
 
-def _refresh_reading_upper_levels(frames: Frames, log: ChangesLog | None) -> None:
+def _refresh_reading_upper_levels(
+    frames: Frames, log: ChangesLog | None, background: _Background
+) -> None:
     """Refresh reading patients, studies and series whole (with a filter, or a long log)."""
     from .container import _concat_problems
 
@@ -401,7 +429,9 @@ def _refresh_reading_upper_levels(frames: Frames, log: ChangesLog | None) -> Non
 
     if incremental:
         assert log is not None
-        update = _refresh_instances(frames, loaded["series"].frame, old_series, log.entries)
+        update = _refresh_instances(
+            frames, loaded["series"].frame, old_series, log.entries, background
+        )
         frames.last_refresh = {
             "instances": "incremental" if update is not None else "reloaded",
             **(update.stats if update is not None else {}),
@@ -444,6 +474,7 @@ def _refresh_instances(
     series_frame: pd.DataFrame,
     old_series: pd.DataFrame | None,
     changes: list[dict[str, Any]],
+    background: _Background,
 ) -> _InstanceUpdate | None:
     """Bring the instance rows up to date; None when the level must be loaded again."""
     client, spec = frames.client, frames.spec
@@ -464,26 +495,33 @@ def _refresh_instances(
     ):
         return None
     extra = spec.tags.get("instance", ())
-    records = [
-        normalize_row("instance", row, extra)
-        for row in _instance_rows_of(client, spec, series_frame, to_read)
-    ]
-    fetched_ids = {r["ID"] for r in records}
-    unplaced = logged_new - fetched_ids
+    pool = background.pool
+    rows_now = pool.submit(_instance_rows_of, client, spec, series_frame, to_read)
 
     # Other series changed only if their count did, or (for instances the log
     # names but no series read so far holds) if their LastUpdate moved.
     held_now = held_counts.reindex(series_frame.index).fillna(0).astype("int64")
     recount = set(series_frame.index[(server_counts != held_now).to_numpy(dtype=bool)])
+    recount -= to_read
+    parents_now = (
+        pool.submit(_instance_parents, client, spec, _uids(series_frame, recount))
+        if recount
+        else None
+    )
+    records = [normalize_row("instance", row, extra) for row in rows_now.result()]
+    fetched_ids = {r["ID"] for r in records}
+    unplaced = logged_new - fetched_ids
+    parents = parents_now.result() if parents_now is not None else {}
     if unplaced:
         moved = _series_updated_since(old_series, series_frame)
         if moved is None:
             return None
-        recount |= moved
-    recount -= to_read
+        more = moved - to_read - recount
+        if more:
+            parents.update(_instance_parents(client, spec, _uids(series_frame, more)))
+            recount |= more
     listed: set[str] = set()
     if recount:
-        parents = _instance_parents(client, spec, _uids(series_frame, recount), old.index)
         listed = set(parents)
         grown = {parents[i] for i in listed - _present(listed, old.index)}
         if grown:  # new instances in these series: read them whole too
@@ -510,7 +548,7 @@ def _refresh_instances(
     dropped = set(old.index[drop_mask])
     kept = old[~drop_mask] if drop_mask.any() else old
     combined = _concat_aligned("instance", [kept, fresh], extra) if len(fresh) else kept.copy()
-    combined = _with_current_labels(client, combined, fresh.index)
+    combined = _with_current_labels(background.labelled_instances(), combined, fresh.index)
     stats = {
         "new": len(fetched_ids - _present(fetched_ids, old.index)),
         "deleted": len(dropped - fetched_ids),
@@ -555,9 +593,7 @@ def _instance_rows_of(
     return rows
 
 
-def _instance_parents(
-    client: Any, spec: Any, series_uids: list[str], index: pd.Index
-) -> dict[str, str]:
+def _instance_parents(client: Any, spec: Any, series_uids: list[str]) -> dict[str, str]:
     """Instance ID -> series ID of these series' instances (their children lists, no tags).
 
     Asked at series level: a UID list match there is far cheaper for the
@@ -612,15 +648,16 @@ def _labelled_instances(client: Any) -> dict[str, list[str]]:
     return found
 
 
-def _with_current_labels(client: Any, frame: pd.DataFrame, fresh: pd.Index) -> pd.DataFrame:
-    """``frame`` with the server's instance labels, changed in place.
+def _with_current_labels(
+    labelled: dict[str, list[str]], frame: pd.DataFrame, fresh: pd.Index
+) -> pd.DataFrame:
+    """``frame`` with the server's instance labels (``labelled``), changed in place.
 
     Only rows labelled before or now are looked at; rows of ``fresh`` were
     just read with their labels.
     """
     if not len(frame):
         return frame
-    labelled = _labelled_instances(client)
     had_labels = frame["labels"].list.len().fillna(0).to_numpy() > 0
     candidates = set(frame.index[had_labels]) | _present(labelled, frame.index)
     candidates -= _present(candidates, fresh)
@@ -631,8 +668,27 @@ def _with_current_labels(client: Any, frame: pd.DataFrame, fresh: pd.Index) -> p
     now = [labelled.get(i, []) for i in ids]
     if [_sorted_labels(v) for v in held] == [sorted(v) for v in now]:
         return frame
-    frame.loc[ids, "labels"] = pd.Series(now, index=pd.Index(ids), dtype=frame["labels"].dtype)
+    _replace_values(frame, "labels", pd.Index(ids, dtype=frame.index.dtype), now)
     return frame
+
+
+def _chunks_of(values: pd.Series) -> pa.ChunkedArray:
+    """The Arrow data of an Arrow-backed column (no copy)."""
+    data = values.array.__arrow_array__()
+    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+
+
+def _replace_values(frame: pd.DataFrame, column: str, ids: pd.Index, values: list[Any]) -> None:
+    """Set ``column`` of the rows ``ids`` to ``values``, in place (one Arrow take)."""
+    dtype = frame[column].dtype
+    if not isinstance(dtype, pd.ArrowDtype):
+        frame.loc[ids, column] = pd.Series(values, index=ids, dtype=dtype)
+        return
+    held = _chunks_of(frame[column])
+    source = pa.chunked_array([*held.chunks, pa.array(values, dtype.pyarrow_dtype)], held.type)
+    positions = np.arange(len(frame), dtype=np.int64)
+    positions[frame.index.get_indexer(ids)] = np.arange(len(values)) + len(frame)
+    frame[column] = pd.arrays.ArrowExtensionArray(source.take(pa.array(positions)))
 
 
 def _sorted_labels(value: Any) -> list[str]:
