@@ -186,3 +186,30 @@ def test_refresh_reloads_instances_when_much_changed(empty_server: Any, tmp_path
         f.refresh()
         assert f.last_refresh["instances"] == "reloaded"
         assert_frames_equal(f, c.frames())
+
+
+def test_few_rows_are_parsed_in_groups_like_column_by_column() -> None:
+    """A refresh's few re-read rows: columns of one VR parsed together, same result."""
+    from orthanc_frames.frames.schema import parse_tag_column, parse_tag_columns
+
+    index = pd.Index(["a", "b", "c"], name="series", dtype="string[pyarrow]")
+    raw = {
+        "SeriesDate": ["20240131", "2024-13-01", None],
+        "StudyDate": ["bad", "20230101", ""],
+        "SeriesTime": ["101010.5", "99", None],
+        "SliceThickness": ["1.5", "x", " 2 "],
+        "SeriesNumber": ["3", "3.5", None],
+        "ImageOrientationPatient": ["1\\0\\0\\0\\1\\0", "1\\a\\0\\0\\1\\0", None],
+        "PixelSpacing": ["0.5\\0.5", None, ""],
+        "SeriesDescription": [" head ", "", None],
+        "0011,0010": ["private", None, "x"],
+    }
+    grouped_problems: list[Any] = []
+    grouped = parse_tag_columns(raw, index, level="series", problems=grouped_problems)
+    single_problems: list[Any] = []
+    for name, values in raw.items():
+        column = pd.Series(values, index=index, dtype=object)
+        expected = parse_tag_column(column, name, level="series", problems=single_problems)
+        pd.testing.assert_series_equal(grouped[name], expected)
+    assert grouped_problems == single_problems
+    assert {p.column for p in grouped_problems} >= {"SeriesDate", "StudyDate", "SliceThickness"}

@@ -39,7 +39,7 @@ import pandas as pd
 from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, tag_info
 from ..orthanc_ids import orthanc_id
 from ..paging import LABELS_CONSTRAINTS, find_ids, iter_find_pages
-from .schema import ORTHANC_FIELDS, Problem, parse_tag_column
+from .schema import ORTHANC_FIELDS, Problem, parse_tag_columns
 
 __all__ = [
     "CHILDREN_COUNT",
@@ -439,11 +439,11 @@ def build_frame(
         columns[link] = pd.Series(
             [r.get(link) for r in records], index=index, dtype=ORTHANC_FIELDS[link]
         )
-    for name in tag_columns(level, records, extra_tags):
-        raw = pd.Series([r.get(name) for r in records], index=index, dtype=object)
-        columns[name] = parse_tag_column(raw, name, level=level, problems=problems)
+    raw = {name: [r.get(name) for r in records] for name in tag_columns(level, records, extra_tags)}
+    columns.update(parse_tag_columns(raw, index, level=level, problems=problems))
     columns.update(field_columns(level, records, index))
-    frame = pd.DataFrame(columns, index=index)
+    # The columns are new and aligned on ``index``: no copy (a fixed cost per column).
+    frame = pd.DataFrame(columns, index=index, copy=False)
     return frame
 
 

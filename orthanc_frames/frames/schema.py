@@ -25,7 +25,7 @@ problems table: ``level``, ``id``, ``column``, ``value`` (raw text),
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "empty_problems",
     "orthanc_field_dtype",
     "parse_tag_column",
+    "parse_tag_columns",
     "problems_frame",
 ]
 
@@ -239,30 +240,118 @@ def parse_tag_column(
         Same index, dtype :func:`dtype_for_tag` ``(name)``. Values that did
         not parse are missing.
     """
-    try:
-        info = tag_info(name)
-        vr, multi = info.vr, info.vm_multi
-    except KeyError:
-        vr, multi = "UN", False
+    vr, is_list = _parsing_of(name)
     values = raw.tolist()
-    try:
-        source = pa.array(values, type=pa.string())  # Orthanc's values are text already
-        texts: list[Any] = values
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        texts = [_text_of(v) for v in values]
-        source = pa.array(texts, type=pa.string())
-    if _is_list_tag(vr, multi):
-        typed, bad = _parse_lists(source, vr)
-        reason = _reason_for(vr)
-    else:
-        typed, reason = _parse_scalars(source, vr)
-        bad = pc.and_(pc.is_null(typed), _has_text(source))
+    typed, bad, texts, reason = _parse_text(values, vr, is_list)
     if problems is not None and pc.any(bad).as_py():
         mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
         bad_texts = [text for text, is_bad in zip(texts, mask, strict=True) if is_bad]
         for index_value, value in zip(raw.index[mask], bad_texts, strict=True):
             problems.append(Problem(level, str(index_value), name, str(value), reason))
     return pd.Series(pd.arrays.ArrowExtensionArray(typed), index=raw.index, name=name)
+
+
+GROUPED_PARSE_MAX_ROWS = 256
+"""Up to this many rows, :func:`parse_tag_columns` parses the columns of one VR together."""
+
+
+def parse_tag_columns(
+    raw: Mapping[str, Sequence[Any]],
+    index: pd.Index,
+    *,
+    level: str,
+    problems: list[Problem] | None = None,
+) -> dict[str, pd.Series]:
+    """Typed columns of several tags: :func:`parse_tag_column` on each, in fewer kernel calls.
+
+    Parameters
+    ----------
+    raw : mapping of str to sequence
+        Tag (keyword or ``gggg,eeee``) -> Orthanc's text values, one per
+        row of ``index``.
+    index : pandas.Index
+        The Orthanc IDs of the rows.
+    level : str
+        For the problems table.
+    problems : list, optional
+        Unparseable values are appended here as :class:`Problem`, column by
+        column in the order of ``raw``.
+
+    Returns
+    -------
+    dict of str to pandas.Series
+        The same columns as :func:`parse_tag_column` gives one by one.
+
+    Notes
+    -----
+    Parsing costs a fixed time per call, whatever the row count: with up to
+    :data:`GROUPED_PARSE_MAX_ROWS` rows (a refresh's few re-read rows), the
+    values of every column of one VR and multiplicity are parsed as one
+    array. Larger frames are parsed column by column (each column then
+    owns contiguous memory).
+    """
+    rows = len(index)
+    if rows > GROUPED_PARSE_MAX_ROWS:
+        return {
+            name: parse_tag_column(
+                pd.Series(list(values), index=index, dtype=object),
+                name,
+                level=level,
+                problems=problems,
+            )
+            for name, values in raw.items()
+        }
+    groups: dict[tuple[str, bool], list[str]] = {}
+    for name in raw:
+        groups.setdefault(_parsing_of(name), []).append(name)
+    typed_of: dict[str, pa.Array] = {}
+    found: dict[str, list[Problem]] = {}
+    for (vr, is_list), names in groups.items():
+        values = [value for name in names for value in raw[name]]
+        typed, bad, texts, reason = _parse_text(values, vr, is_list)
+        for position, name in enumerate(names):
+            typed_of[name] = typed.slice(position * rows, rows)
+        if problems is not None and pc.any(bad).as_py():
+            mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
+            for flat in np.flatnonzero(mask):
+                name = names[flat // rows]
+                row_id = str(index[flat % rows])
+                found.setdefault(name, []).append(
+                    Problem(level, row_id, name, str(texts[flat]), reason)
+                )
+    if problems is not None:
+        for name in raw:
+            problems.extend(found.get(name, ()))
+    return {
+        name: pd.Series(pd.arrays.ArrowExtensionArray(typed_of[name]), index=index, name=name)
+        for name in raw
+    }
+
+
+def _parsing_of(name: str) -> tuple[str, bool]:
+    """The VR of a tag and whether its values are split into lists."""
+    try:
+        info = tag_info(name)
+    except KeyError:
+        return "UN", False
+    return info.vr, _is_list_tag(info.vr, info.vm_multi)
+
+
+def _parse_text(
+    values: list[Any], vr: str, is_list: bool
+) -> tuple[pa.Array, pa.Array, list[Any], str]:
+    """Typed values, which did not parse, the texts they came from, and why."""
+    try:
+        source = pa.array(values, type=pa.string())  # Orthanc's values are text already
+        texts: list[Any] = values
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        texts = [_text_of(v) for v in values]
+        source = pa.array(texts, type=pa.string())
+    if is_list:
+        typed, bad = _parse_lists(source, vr)
+        return typed, bad, texts, _reason_for(vr)
+    typed, reason = _parse_scalars(source, vr)
+    return typed, pc.and_(pc.is_null(typed), _has_text(source)), texts, reason
 
 
 def _text_of(value: Any) -> str | None:
