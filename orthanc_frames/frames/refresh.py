@@ -520,10 +520,13 @@ def _refresh_instances(
         if more:
             parents.update(_instance_parents(client, spec, _uids(series_frame, more)))
             recount |= more
-    listed: set[str] = set()
+    # Rows of ``old`` that the children listing still names (one lookup in its index).
+    still_listed = np.zeros(len(old), dtype=bool)
     if recount:
-        listed = set(parents)
-        grown = {parents[i] for i in listed - _present(listed, old.index)}
+        listed = pd.Index(list(parents), dtype=old.index.dtype)
+        positions = old.index.get_indexer_for(listed)
+        still_listed[positions[positions >= 0]] = True
+        grown = {parents[i] for i in listed[positions < 0]}
         if grown:  # new instances in these series: read them whole too
             grown_rows = [
                 normalize_row("instance", row, extra)
@@ -543,7 +546,7 @@ def _refresh_instances(
     replaced = old_series_of.isin(list(to_read)) | old.index.isin(list(fetched_ids))
     drop = gone_series | replaced
     if recount:
-        drop |= old_series_of.isin(list(recount)) & ~old.index.isin(list(listed))
+        drop |= old_series_of.isin(list(recount)) & ~still_listed
     drop_mask = drop.to_numpy(dtype=bool)
     dropped = set(old.index[drop_mask])
     kept = old[~drop_mask] if drop_mask.any() else old
