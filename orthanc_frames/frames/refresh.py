@@ -36,6 +36,10 @@ stored:
    only (``/tools/labels``, then ``Labels`` with ``"Any"``); only the rows
    labelled before or now are compared, so removals are seen too.
 
+Requests that do not depend on each other overlap on a small pool: the
+instance labels (asked as the refresh starts), the three check pages, and
+the instance rows of step 3 with the children listing of step 4.
+
 When much changed (more than a quarter of the instances to re-read, or a
 changes log longer than :data:`MAX_CHANGE_PAGES` pages), or when a filter
 applies to instance tags, the instance level is simply loaded again; a
