@@ -152,6 +152,24 @@ def test_refresh_sees_instances_stored_into_a_series_it_holds(
         assert f.instances.loc[labelled, "labels"] == []
 
 
+def test_refresh_reads_again_the_ancestors_of_instances_stored_into_held_series(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """The log names only an unknown instance: its series, study and patient come from its row."""
+    cohort = write_cohort(tmp_path / "h", patients=2, studies=1, series=2, instances=4, seed=6)
+    load_into(empty_server, cohort.outdir)
+    with _client(empty_server) as c:
+        instance = sorted(c.get_instances())[0]
+        data = c.get_instances_id_file(instance)
+        c.delete_instances_id(instance)
+        f = c.frames()
+        c.post_instances(data=data)
+        f.refresh()
+        assert f.last_refresh["instances"] == "incremental" and f.last_refresh["new"] == 1
+        assert f.last_refresh["rows_read"] == {"series": 1, "study": 1, "patient": 1}
+        assert_frames_equal(f, c.frames())
+
+
 def test_refresh_after_deletions_only_lists_ids_of_changed_series(
     empty_server: Any, tmp_path: Any
 ) -> None:
