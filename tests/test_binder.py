@@ -20,7 +20,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 from orthanc_frames import demo
 
