@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .client import (
     AsyncOrthanc,
     BadRequest,

@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .client import ConnectionError, HTTPError, Orthanc, OrthancError, Unauthorized
 from .demo import DEMO_LABEL, DemoConnection, DemoError, demo_connection, write_env_file
 from .dicom_tags import tag_info

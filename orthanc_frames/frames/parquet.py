@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
+from .._version import __version__
 from ..dicom_tags import LEVELS
 from .load import LoadSpec
 from .registry import ATTRS_KEY
@@ -117,8 +118,6 @@ def write_frame_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Pa
 
 def write_frames(frames: Frames, path: str | os.PathLike[str]) -> Path:
     """Write ``frames`` into the folder ``path`` (created if needed); return it."""
-    from .. import __version__
-
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     for level in frames.loaded_levels:
