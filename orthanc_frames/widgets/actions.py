@@ -315,7 +315,10 @@ class ActionBar(W.VBox):
         )
         self.result_view.value = result_html(self.result, f"{spec.title}: refused")
         self.progress.bar_style = "danger"
-        self._say(f"{spec.title} not started: {reason}", "error")
+        self._say(
+            f"{spec.title} refused before anything was sent: {len(self.result)} failed. {reason}",
+            "error",
+        )
 
     def confirm(self) -> None:
         """What the confirmation button does: start the pending destructive run."""
