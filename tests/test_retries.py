@@ -72,7 +72,12 @@ def _copies_of(client: of.Orthanc, level: str, source: str, field: str) -> list[
         ("POST", "/tools/bulk-anonymize", False),
         ("POST", "/instances", False),
         ("POST", "/modalities/PACS/store", False),
-        ("POST", "/tools/create-archive", False),
+        ("POST", "/tools/create-archive", True),  # builds the answer, stores nothing
+        ("POST", f"/studies/{SERIES_ID}/archive", True),
+        ("POST", "/tools/create-dicom", False),  # stores a new instance
+        ("POST", "/tools/execute-script", False),
+        ("POST", "/tools/bulk-delete", False),
+        ("POST", "/modalities/PACS/move", False),
     ],
 )
 def test_replay_safe_routes(method: str, route: str, safe: bool) -> None:

@@ -252,3 +252,21 @@ def test_hostile_labels_through_the_action_bar(stored: Any) -> None:
                 bar.result = None
         assert [r for r in transport.requests if r[0] in CHANGING] == []
         assert _state(c) == before
+
+
+def test_every_route_sent_is_guarded_against_dot_segments(stored: Any) -> None:
+    # Orthanc decodes %2F before resolving '..': quoting alone would not stop
+    # this one, so the core refuses it for raw verbs and generated methods too.
+    transport = RecordingTransport()
+    with of.Orthanc(stored.url, username=USERNAME, password=PASSWORD, transport=transport) as c:
+        first, second = c.GET("/patients")
+        hostile = f"../../../patients/{second}"
+        transport.clear()
+        with pytest.raises(ValueError, match=r"'\.' or '\.\.' segment"):
+            c.delete_patients_id_labels_label(first, hostile)
+        with pytest.raises(ValueError, match=r"'\.' or '\.\.' segment"):
+            c.DELETE(f"/patients/{first}/labels/..%2F..%2F..%2Fpatients%2F{second}")
+        with pytest.raises(ValueError, match=r"'\.' or '\.\.' segment"):
+            c.DELETE(f"/patients/{first}/labels/../../../patients/{second}")
+        assert transport.requests == []
+        assert sorted(c.GET("/patients")) == sorted([first, second])

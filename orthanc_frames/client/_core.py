@@ -1,10 +1,16 @@
 """The request core shared by :class:`Orthanc` and :class:`AsyncOrthanc`.
 
 Everything that does not depend on whether the I/O is blocking lives here,
-once: validating settings, building requests, deciding whether a failure
-is worth a retry (and after how long), turning answers into Python values
-and failures into typed errors. The sync and async clients only run the
-loop around ``send``.
+once: validating settings, building routes (:func:`route`, the one route
+builder of the package), deciding whether a failure is worth a retry (and
+after how long), turning answers into Python values and failures into
+typed errors. The sync and async clients only run the loop around ``send``.
+
+The retry rule: a request that failed before reaching the server is
+retried for any method; one that may have reached it (:class:`SendTrace`
+says) is retried only if re-sending is harmless (:func:`replay_safe`);
+otherwise it raises :class:`~orthanc_frames.client.errors.OutcomeUnknown`
+and is never sent twice.
 """
 
 from __future__ import annotations
@@ -55,15 +61,26 @@ READ_ONLY_POST_ROUTES = frozenset(
         "/tools/count-resources",
         "/tools/lookup",
         "/tools/bulk-content",
+        "/tools/dicom-echo",
+        "/tools/create-archive",
+        "/tools/create-media",
+        "/tools/create-media-extended",
     }
 )
-"""POST routes that only read: re-sending them cannot change the server."""
-# Read-only POSTs with an ID in their route (Orthanc's OpenAPI spec): an
-# instance's anonymize/modify answers with the new file and stores nothing,
-# and a C-ECHO changes nothing.
+"""POST routes that store nothing: re-sending them cannot change what the server holds.
+
+From Orthanc's OpenAPI spec: finds, counts, lookups and descriptions only
+read; a C-ECHO changes nothing; an archive or DICOMDIR is built for the
+answer (run asynchronously, its only trace is a job holding a temporary
+archive).
+"""
+# The same with an ID in the route: an instance's anonymize/modify answers
+# with the new file and stores nothing; a modality's C-ECHO; the archive
+# and media of one resource.
 _READ_ONLY_POST_PATTERNS = (
     re.compile(r"/instances/[^/]+/(anonymize|modify)"),
     re.compile(r"/modalities/[^/]+/echo"),
+    re.compile(r"/(patients|studies|series)/[^/]+/(archive|media)"),
 )
 RETRY_STATUSES = frozenset({502, 503, 504})
 _JSON_TYPES = ("application/json", "application/dicom+json")
@@ -269,13 +286,28 @@ def _make_timeout(timeout: TimeoutSpec) -> httpx.Timeout:
 
 
 def normalize_route(route: str) -> str:
-    """A route relative to the server's base URL, always with one leading '/'."""
+    """A route relative to the server's base URL, always with one leading '/'.
+
+    The last guard of every request (raw verbs and generated methods alike):
+    Orthanc percent-decodes a path before it resolves ``.`` and ``..``, so a
+    route with such a segment, as written or decoded
+    (``/patients/x/labels/..%2F..%2Fpatients%2Fy``), could act on another
+    resource than the one named; it raises ``ValueError`` and is not sent.
+    """
     if not isinstance(route, str):
         raise TypeError(f"route must be a string like '/patients', not {route!r}")
     if route.startswith(("http://", "https://")):
         raise ConfigurationError(
             f"Routes are paths on the server, like '/patients', not full URLs ({route!r})."
         )
+    path = route.split("?", 1)[0]
+    for form in (path, unquote(path)):
+        if any(segment in (".", "..") for segment in form.split("/")):
+            raise ValueError(
+                f"Refusing the route {route!r}: it holds a '.' or '..' segment (as written or "
+                "percent-decoded), which the server would resolve to another route. Build "
+                "routes with orthanc_frames.client.route(), which refuses such values."
+            )
     return "/" + route.lstrip("/")
 
 
@@ -354,10 +386,12 @@ def replay_safe(method: str, route: str) -> bool:
     """Whether sending ``method route`` twice has the effect of sending it once.
 
     True for the idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) and
-    for the read-only POST routes (:data:`READ_ONLY_POST_ROUTES`, an
-    instance's ``anonymize``/``modify``, which answer with a file and store
-    nothing, and a modality's ``echo``). Every other POST (anonymize,
-    modify, store, upload, jobs...) may change the server each time.
+    for the POST routes that store nothing (:data:`READ_ONLY_POST_ROUTES`;
+    an instance's ``anonymize``/``modify``, which answer with a file; a
+    modality's ``echo``; a resource's ``archive``/``media``). Every other
+    POST (anonymize or modify of a patient, study or series, bulk
+    anonymize/modify/delete, store, upload, C-MOVE, scripts...) may change
+    the server each time.
     """
     method = method.upper()
     if method in IDEMPOTENT_METHODS:
