@@ -20,6 +20,7 @@ from conftest import PASSWORD, USERNAME, load_into
 from transports import AnswerLostTransport, StatusTransport
 
 import orthanc_frames as of
+from orthanc_frames.client import _core
 from orthanc_frames.client._core import replay_safe
 from orthanc_frames.synthetic import write_cohort
 
@@ -234,3 +235,34 @@ def test_async_capabilities_read_plugins_on_request(cohort_server: Any) -> None:
 
     known_before, plugins = asyncio.run(run())
     assert not known_before and "dicom-web" in plugins
+
+
+# -- how an attempt is judged (what httpcore reported of it) ---------------------------------
+
+_FRESH = {"connection.connect_tcp.started", "connection.connect_tcp.complete"}
+_SENT = {"http11.send_request_headers.started", "http11.send_request_headers.complete"}
+_ANSWER_BEGAN = {"http11.receive_response_headers.complete"}
+_STALE = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+@pytest.mark.parametrize(
+    ("events", "error", "reached"),
+    [
+        (set(), httpx.ConnectError("refused"), False),
+        (set(), httpx.PoolTimeout("pool"), False),
+        (_FRESH, httpx.ConnectTimeout("slow"), False),
+        (_SENT, _STALE, False),  # a reused keep-alive connection the server had closed
+        (_SENT | _ANSWER_BEGAN, _STALE, True),  # the server answered: it acted
+        (_FRESH | _SENT, _STALE, True),  # a new connection took the request
+        (_FRESH | _SENT, httpx.ReadError("reset"), True),
+        (set(), _STALE, False),  # a custom transport said nothing: the error decides
+        (set(), httpx.ReadError("reset"), True),
+    ],
+)
+def test_whether_an_attempt_may_have_reached_the_server(
+    events: set[str], error: Exception, reached: bool
+) -> None:
+    trace = _core.SendTrace()
+    for event in events:
+        trace.hook(event, {})
+    assert trace.may_have_reached_server(error) is reached

@@ -270,3 +270,24 @@ def test_every_route_sent_is_guarded_against_dot_segments(stored: Any) -> None:
             c.DELETE(f"/patients/{first}/labels/../../../patients/{second}")
         assert transport.requests == []
         assert sorted(c.GET("/patients")) == sorted([first, second])
+
+
+def test_resource_method_arguments_are_checked_first(cohort_server: Any) -> None:
+    transport = RecordingTransport()
+    with of.Orthanc(
+        cohort_server.url, username=USERNAME, password=PASSWORD, transport=transport
+    ) as c:
+        series = of.Series(c.GET("/series")[0], c)
+        instance = of.Instance(c.GET("/instances")[0], c)
+        transport.clear()
+        with pytest.raises(TypeError, match=r"simplify must be True or False.*'yes'"):
+            series.get_module(simplify="yes")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"short must be True or False"):
+            series.get_shared_tags(short=1)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"tag must be .* int"):
+            instance.get_content_by_tag(0x00100010)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"data must be bytes or str"):
+            series.put_attachment("1025", 3.5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"label must be a string.*NoneType"):
+            series.add_label(None)  # type: ignore[arg-type]
+        assert transport.requests == []

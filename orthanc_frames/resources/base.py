@@ -765,6 +765,9 @@ class Resource(ServerHandle):
 
 
 def _format(simplify: bool, short: bool) -> dict[str, str]:
+    for name, value in (("simplify", simplify), ("short", short)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, not {type(value).__name__} {value!r}.")
     if simplify and short:
         raise ValueError("simplify and short cannot both be True: pick one format.")
     if simplify:

@@ -161,6 +161,11 @@ class Instance(Resource):
             they are valid UTF-8, else the bytes; for a sequence, the list
             Orthanc returns.
         """
+        if not isinstance(tag, str):
+            raise TypeError(
+                f"tag must be a keyword, a tag or a path as a string, not {type(tag).__name__} "
+                f"{tag!r}."
+            )
         parts = [_content_part(part) for part in tag.strip("/").split("/")]
         result = self._client.GET(self._path("content", *parts))
         if isinstance(result, bytes):
