@@ -142,6 +142,21 @@ def test_lost_answer_of_modify_is_not_sent_again(small_server: Any) -> None:
         assert len(_copies_of(c, "Series", source, "ModifiedFrom")) == 1
 
 
+def test_lost_answer_of_modify_through_the_accessor_is_not_sent_again(small_server: Any) -> None:
+    transport = AnswerLostTransport("POST", "/modify", error=httpx.RemoteProtocolError)
+    with _client(small_server, transport) as c:
+        frames = c.frames()
+        result = frames.studies.orthanc.modify(
+            replace={"StudyDescription": "changed once"}, progress=False
+        )
+        assert transport.count("POST", "/modify") == 1
+        assert list(result["status"]) == ["failed"]
+        assert result["error"].str.contains("ModifiedFrom").all()
+        _settle_jobs(c)
+        (source,) = frames.studies.index
+        assert len(_copies_of(c, "Study", str(source), "ModifiedFrom")) == 1
+
+
 def test_lost_answer_of_an_upload_is_not_sent_again(empty_server: Any, tmp_path: Path) -> None:
     cohort = write_cohort(tmp_path / "one", patients=1, studies=1, series=1, instances=1)
     transport = AnswerLostTransport("POST", "/instances")
