@@ -36,6 +36,8 @@ from typing import Any
 
 import httpx
 
+from .client import route
+
 __all__ = [
     "DEFAULT_BINARY",
     "DEFAULT_PLUGINS_DIR",
@@ -395,7 +397,7 @@ class LocalOrthanc:
         """Declare ``other`` as DICOM modality ``name`` of this server (``PUT /modalities``)."""
         body = {"AET": other.aet, "Host": "127.0.0.1", "Port": other.dicom_port}
         with self.http() as http:
-            http.put(f"/modalities/{name}", json=body).raise_for_status()
+            http.put(route("modalities", name), json=body).raise_for_status()
 
     def register_peer(self, name: str, other: LocalOrthanc) -> None:
         """Declare ``other`` as Orthanc peer ``name`` of this server (``PUT /peers``)."""
@@ -403,7 +405,7 @@ class LocalOrthanc:
         if other.auth:
             body["Username"], body["Password"] = other.auth
         with self.http() as http:
-            http.put(f"/peers/{name}", json=body).raise_for_status()
+            http.put(route("peers", name), json=body).raise_for_status()
 
 
 def stop_all(servers: Iterable[LocalOrthanc]) -> None:

@@ -301,11 +301,11 @@ def test_503_is_retried_for_idempotent_requests(cohort_server: Any) -> None:
     assert len(transport.requests) == 3
 
 
-def test_503_is_not_retried_for_post(cohort_server: Any) -> None:
+def test_503_is_not_retried_for_a_post_that_changes_the_server(cohort_server: Any) -> None:
     transport = FlakyTransport(1, 503)
     with of.Orthanc(cohort_server.url, username=USER, password=PASSWORD, transport=transport) as c:
         with pytest.raises(of.ServerError) as info:
-            c.post_tools_find(json={"Level": "Patient", "Query": {}})
+            c.POST("/instances", data=b"not a DICOM file")
     assert info.value.status == 503 and len(transport.requests) == 1
 
 

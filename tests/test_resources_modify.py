@@ -230,7 +230,7 @@ def test_instance_jobs_store_through_bulk_routes(client: of.Orthanc) -> None:
 def test_one_modification_builds_every_request_body() -> None:
     # Building a body sends nothing: no server is needed to read it.
     with of.Orthanc("http://127.0.0.1:9") as offline:
-        series = of.Series("series-id", offline)
+        series = of.Series("0946fcb6-cf12ab43-bad958c1-bf057ad5-0fc6f54c", offline)
         anonymization = of.resources.Modification(
             "anonymize", replace={"PatientName": "Anon"}, keep_source=False, priority=3
         )

@@ -48,3 +48,57 @@ class RecordingTransport(httpx.BaseTransport):
 
 
 CountingTransport = RecordingTransport
+
+
+def _matches(request: httpx.Request, method: str, route_end: str) -> bool:
+    return request.method == method and request.url.path.endswith(route_end)
+
+
+class AnswerLostTransport(RecordingTransport):
+    """Lets matching requests reach the real server, then loses the answer.
+
+    The first ``times`` requests with ``method`` whose path ends in
+    ``route_end`` are forwarded to the real server, which acts on them;
+    their answer is read and dropped, and ``error`` is raised instead (the
+    connection broke after the server acted, which a real server does not
+    do on demand).
+    """
+
+    def __init__(
+        self,
+        method: str,
+        route_end: str,
+        *,
+        times: int = 1,
+        error: type[httpx.TransportError] = httpx.ReadError,
+        message: str = "connection reset after the server answered",
+    ) -> None:
+        super().__init__()
+        self.method, self.route_end, self.times, self.error = method, route_end, times, error
+        self.message = message
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if self.lost < self.times and _matches(request, self.method, self.route_end):
+            self.lost += 1
+            response.read()
+            response.close()
+            raise self.error(self.message, request=request)
+        return response
+
+
+class StatusTransport(RecordingTransport):
+    """Answers the first ``times`` matching requests with ``status`` (without sending them)."""
+
+    def __init__(self, method: str, route_end: str, status: int, *, times: int = 1) -> None:
+        super().__init__()
+        self.method, self.route_end, self.status, self.times = method, route_end, status, times
+        self.injected = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.injected < self.times and _matches(request, self.method, self.route_end):
+            self.injected += 1
+            self.requests.append((request.method, request.url.path))
+            return httpx.Response(self.status, text="injected", request=request)
+        return super().handle_request(request)

@@ -2,12 +2,13 @@
 
 This layer knows nothing of pandas. It offers one method per operation of
 Orthanc's REST API, raw verbs for any route, one request core (auth,
-retries, typed errors) shared by both clients, and :class:`Capabilities`.
+retries, typed errors) shared by both clients, :class:`Capabilities`, the
+one route builder :func:`route` and the name rules of :mod:`.names`.
 """
 
 from __future__ import annotations
 
-from ._core import InsecureTLSWarning
+from ._core import InsecureTLSWarning, route
 from .async_ import AsyncOrthanc
 from .capabilities import Capabilities
 from .errors import (
@@ -18,6 +19,7 @@ from .errors import (
     HTTPError,
     NotFound,
     OrthancError,
+    OutcomeUnknown,
     ServerError,
     Timeout,
     Unauthorized,
@@ -37,8 +39,10 @@ __all__ = [
     "NotFound",
     "Orthanc",
     "OrthancError",
+    "OutcomeUnknown",
     "ServerError",
     "Timeout",
     "Unauthorized",
     "UnsupportedByServer",
+    "route",
 ]

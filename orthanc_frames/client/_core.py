@@ -1,10 +1,16 @@
 """The request core shared by :class:`Orthanc` and :class:`AsyncOrthanc`.
 
 Everything that does not depend on whether the I/O is blocking lives here,
-once: validating settings, building requests, deciding whether a failure
-is worth a retry (and after how long), turning answers into Python values
-and failures into typed errors. The sync and async clients only run the
-loop around ``send``.
+once: validating settings, building routes (:func:`route`, the one route
+builder of the package), deciding whether a failure is worth a retry (and
+after how long), turning answers into Python values and failures into
+typed errors. The sync and async clients only run the loop around ``send``.
+
+The retry rule: a request that failed before reaching the server is
+retried for any method; one that may have reached it (:class:`SendTrace`
+says) is retried only if re-sending is harmless (:func:`replay_safe`);
+otherwise it raises :class:`~orthanc_frames.client.errors.OutcomeUnknown`
+and is never sent twice.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import base64
 import json as jsonlib
 import logging
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +33,7 @@ from .errors import (
     ConnectionError,
     HTTPError,
     OrthancError,
+    OutcomeUnknown,
     Timeout,
     error_class_for_status,
 )
@@ -47,6 +55,33 @@ DEFAULT_POOL_SIZE = 16
 DEFAULT_KEEPALIVE_EXPIRY = 0.8
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+READ_ONLY_POST_ROUTES = frozenset(
+    {
+        "/tools/find",
+        "/tools/count-resources",
+        "/tools/lookup",
+        "/tools/bulk-content",
+        "/tools/dicom-echo",
+        "/tools/create-archive",
+        "/tools/create-media",
+        "/tools/create-media-extended",
+    }
+)
+"""POST routes that store nothing: re-sending them cannot change what the server holds.
+
+From Orthanc's OpenAPI spec: finds, counts, lookups and descriptions only
+read; a C-ECHO changes nothing; an archive or DICOMDIR is built for the
+answer (run asynchronously, its only trace is a job holding a temporary
+archive).
+"""
+# The same with an ID in the route: an instance's anonymize/modify answers
+# with the new file and stores nothing; a modality's C-ECHO; the archive
+# and media of one resource.
+_READ_ONLY_POST_PATTERNS = (
+    re.compile(r"/instances/[^/]+/(anonymize|modify)"),
+    re.compile(r"/modalities/[^/]+/echo"),
+    re.compile(r"/(patients|studies|series)/[^/]+/(archive|media)"),
+)
 RETRY_STATUSES = frozenset({502, 503, 504})
 _JSON_TYPES = ("application/json", "application/dicom+json")
 
@@ -251,13 +286,28 @@ def _make_timeout(timeout: TimeoutSpec) -> httpx.Timeout:
 
 
 def normalize_route(route: str) -> str:
-    """A route relative to the server's base URL, always with one leading '/'."""
+    """A route relative to the server's base URL, always with one leading '/'.
+
+    The last guard of every request (raw verbs and generated methods alike):
+    Orthanc percent-decodes a path before it resolves ``.`` and ``..``, so a
+    route with such a segment, as written or decoded
+    (``/patients/x/labels/..%2F..%2Fpatients%2Fy``), could act on another
+    resource than the one named; it raises ``ValueError`` and is not sent.
+    """
     if not isinstance(route, str):
         raise TypeError(f"route must be a string like '/patients', not {route!r}")
     if route.startswith(("http://", "https://")):
         raise ConfigurationError(
             f"Routes are paths on the server, like '/patients', not full URLs ({route!r})."
         )
+    path = route.split("?", 1)[0]
+    for form in (path, unquote(path)):
+        if any(segment in (".", "..") for segment in form.split("/")):
+            raise ValueError(
+                f"Refusing the route {route!r}: it holds a '.' or '..' segment (as written or "
+                "percent-decoded), which the server would resolve to another route. Build "
+                "routes with orthanc_frames.client.route(), which refuses such values."
+            )
     return "/" + route.lstrip("/")
 
 
@@ -266,42 +316,211 @@ def quote_segment(value: Any) -> str:
     return quote(str(value), safe="")
 
 
+# Refused in a route segment, as typed or once percent-decoded: a separator
+# or a character that ends the path, and control characters.
+_FORBIDDEN_IN_SEGMENT = re.compile(r"[/\\?#\x00-\x1f\x7f]")
+
+
+def route(*segments: str | int) -> str:
+    """The route ``/seg1/seg2/...`` with every segment URL-quoted: the one route builder.
+
+    Every route the package sends with a value in it (an ID, a label, a
+    metadata or attachment name, a modality) is built here, so that typed
+    text can never reach another route. A segment is refused, before
+    anything is sent, when it is empty, or when it is ``.`` or ``..`` or
+    holds ``/``, ``\\``, ``?``, ``#`` or a control character, either as
+    written or once percent-decoded (so ``..%2F..%2Fpatients`` is refused
+    too). Everything else is quoted (``%`` becomes ``%25``), so the server
+    reads each segment back exactly as given.
+
+    Parameters
+    ----------
+    *segments : str or int
+        The path segments, e.g. ``route("series", series_id, "labels", label)``.
+
+    Returns
+    -------
+    str
+        The route, e.g. ``"/series/0946fcb6-.../labels/cohort-a"``.
+
+    Raises
+    ------
+    TypeError
+        A segment that is neither a string nor an integer.
+    ValueError
+        A refused segment (named in the message).
+
+    Examples
+    --------
+    >>> route("patients", "0946fcb6-cf12ab43-bad958c1-bf057ad5-0fc6f54c", "labels", "a b")
+    '/patients/0946fcb6-cf12ab43-bad958c1-bf057ad5-0fc6f54c/labels/a%20b'
+    >>> route("patients", "x", "labels", "../../studies")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Refusing the route segment '../../studies': ...
+    """
+    if not segments:
+        raise ValueError("route() needs at least one segment, e.g. route('system').")
+    return "/" + "/".join(_checked_segment(segment) for segment in segments)
+
+
+def _checked_segment(segment: str | int) -> str:
+    if isinstance(segment, bool) or not isinstance(segment, (str, int)):
+        raise TypeError(
+            f"A route segment must be a string or an integer, not {type(segment).__name__} "
+            f"({segment!r})."
+        )
+    text = str(segment)
+    decoded = unquote(text)
+    for form in (text, decoded):
+        if form in ("", ".", "..") or _FORBIDDEN_IN_SEGMENT.search(form):
+            raise ValueError(
+                f"Refusing the route segment {text!r}: it is empty, '.' or '..', or holds "
+                "'/', '\\', '?', '#' or a control character (as written or percent-decoded), "
+                "so it could reach another route than the one meant."
+            )
+    return quote_segment(text)
+
+
+def replay_safe(method: str, route: str) -> bool:
+    """Whether sending ``method route`` twice has the effect of sending it once.
+
+    True for the idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) and
+    for the POST routes that store nothing (:data:`READ_ONLY_POST_ROUTES`;
+    an instance's ``anonymize``/``modify``, which answer with a file; a
+    modality's ``echo``; a resource's ``archive``/``media``). Every other
+    POST (anonymize or modify of a patient, study or series, bulk
+    anonymize/modify/delete, store, upload, C-MOVE, scripts...) may change
+    the server each time.
+    """
+    method = method.upper()
+    if method in IDEMPOTENT_METHODS:
+        return True
+    if method != "POST":
+        return False
+    path = route.split("?", 1)[0]
+    return path in READ_ONLY_POST_ROUTES or any(
+        pattern.fullmatch(path) for pattern in _READ_ONLY_POST_PATTERNS
+    )
+
+
 def retryable_body(data: Any) -> bool:
     """Whether a request body can be sent again (bytes can, a stream cannot)."""
     return data is None or isinstance(data, (bytes, bytearray, str))
 
 
+class SendTrace:
+    """What the HTTP layer reported of one attempt: did the request reach the server?
+
+    Passed as httpx's ``trace`` extension; records the events of httpcore
+    (``connection.connect_tcp.complete``, ``http11.send_request_headers.started``,
+    ``http11.receive_response_headers.complete``...). Use :meth:`hook` for a
+    blocking client and :meth:`ahook` for an asyncio one.
+    """
+
+    def __init__(self) -> None:
+        self.events: set[str] = set()
+
+    def hook(self, name: str, info: Mapping[str, Any]) -> None:
+        """The blocking trace callback."""
+        self.events.add(name)
+
+    async def ahook(self, name: str, info: Mapping[str, Any]) -> None:
+        """The asyncio trace callback."""
+        self.events.add(name)
+
+    def _saw(self, suffix: str) -> bool:
+        return any(event.endswith(suffix) for event in self.events)
+
+    def may_have_reached_server(self, exc: Exception) -> bool:
+        """Whether the failed attempt's bytes may have been read and acted on.
+
+        No: the connection could not be made (refused, connect or pool
+        timeout), or the request went out on a reused keep-alive connection
+        that the server had closed and got no byte back (Orthanc closes idle
+        connections after ``KeepAliveTimeout``). Yes: an answer had begun,
+        or the request was written on a connection opened for it. When the
+        transport reported nothing (a custom transport), the exception alone
+        decides.
+        """
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return False
+        if not self.events:
+            return not _failed_before_sending(exc)
+        if self._saw("receive_response_headers.complete"):
+            return True
+        if not self._saw("send_request_headers.started"):
+            return False
+        return self._saw("connect_tcp.complete")
+
+
 def retry_delay_after_exception(
-    settings: Settings, method: str, attempt: int, exc: Exception, *, body_replayable: bool
+    settings: Settings,
+    method: str,
+    route: str,
+    attempt: int,
+    exc: Exception,
+    *,
+    body_replayable: bool,
+    reached: bool,
 ) -> float | None:
     """Seconds to wait before trying again after a transport failure, or None to give up.
 
-    Failures that happened before the request reached the server (refused,
-    connect timeout, a stale pooled connection that the server had closed)
-    are retried for every method. Failures after the request was sent are
-    retried only for idempotent methods.
+    Failures before the request reached the server (``reached=False``:
+    refused, connect timeout, a stale pooled connection that the server had
+    closed) are retried for every method. Failures after it may have
+    reached it are retried only when re-sending is harmless
+    (:func:`replay_safe`: idempotent methods and read-only POSTs).
     """
     if attempt >= settings.retries or not body_replayable:
         return None
-    if isinstance(exc, httpx.TransportError) and (
-        _failed_before_sending(exc) or method in IDEMPOTENT_METHODS
-    ):
+    if isinstance(exc, httpx.TransportError) and (not reached or replay_safe(method, route)):
         return settings.backoff * (2**attempt)
     return None
+
+
+def retry_delay_or_raise(
+    settings: Settings,
+    method: str,
+    route: str,
+    attempt: int,
+    exc: Exception,
+    trace: SendTrace,
+    *,
+    body_replayable: bool,
+) -> float:
+    """Seconds to wait before the next attempt after a transport failure; or raise.
+
+    The one decision of the sync and async senders (see
+    :func:`retry_delay_after_exception`); when giving up, raises the typed
+    error of :func:`translate_exception` (:class:`OutcomeUnknown` for a
+    request that may have changed the server).
+    """
+    reached = trace.may_have_reached_server(exc)
+    delay = retry_delay_after_exception(
+        settings, method, route, attempt, exc, body_replayable=body_replayable, reached=reached
+    )
+    if delay is None:
+        raise translate_exception(settings, method, route, exc, reached=reached) from None
+    return delay
 
 
 def retry_delay_after_status(
     settings: Settings,
     method: str,
+    route: str,
     attempt: int,
     response: httpx.Response,
     *,
     body_replayable: bool,
 ) -> float | None:
-    """Seconds to wait before retrying a 502/503/504 answer, or None."""
+    """Seconds to wait before retrying a 502/503/504 answer, or None.
+
+    Only requests that are harmless to repeat (:func:`replay_safe`) are retried.
+    """
     if response.status_code not in RETRY_STATUSES or attempt >= settings.retries:
         return None
-    if not body_replayable or method not in IDEMPOTENT_METHODS:
+    if not body_replayable or not replay_safe(method, route):
         return None
     retry_after = response.headers.get("Retry-After", "")
     if retry_after.isdigit():
@@ -319,16 +538,60 @@ def _failed_before_sending(exc: Exception) -> bool:
     return False
 
 
+_CHANGE_OF_RESOURCE = re.compile(r"/(patients|studies|series|instances)/([^/]+)/(anonymize|modify)")
+
+
+def how_to_check(method: str, route: str) -> str:
+    """What to look at on the server to learn whether ``method route`` was carried out."""
+    change = _CHANGE_OF_RESOURCE.fullmatch(route.split("?", 1)[0])
+    if change:
+        level, identifier, operation = change.groups()
+        field = "AnonymizedFrom" if operation == "anonymize" else "ModifiedFrom"
+        return (
+            f"look for {level} whose {field} metadata is {identifier} (a /tools/find "
+            f'with "MetadataQuery": {{"{field}": "{identifier}"}}) and for a '
+            "ResourceModification job in GET /jobs, before trying again"
+        )
+    if route.startswith("/tools/bulk-"):
+        return (
+            "look for a job in GET /jobs and for resources whose AnonymizedFrom/ModifiedFrom "
+            "metadata names the sources, before trying again"
+        )
+    if method == "POST" and route.rstrip("/") == "/instances":
+        return "look up the file's instance on the server (GET /instances/{id}) before storing it again"
+    return "look at the server's state (and GET /jobs) before trying again"
+
+
 def translate_exception(
-    settings: Settings, method: str, route: str, exc: Exception
+    settings: Settings, method: str, route: str, exc: Exception, *, reached: bool = False
 ) -> OrthancError:
-    """Turn an httpx transport failure into a typed, secret-free error."""
+    """Turn an httpx transport failure into a typed, secret-free error.
+
+    A request that may have changed the server (not :func:`replay_safe`)
+    and may have reached it (``reached``) gives :class:`OutcomeUnknown`:
+    it was not sent again, and the message says how to check.
+    """
     where = f"{method} {settings.url}{route}"
+    unknown = reached and not replay_safe(method, route)
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__
+        if unknown and not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return Timeout(
+                f"{where} timed out ({kind}) after the request was sent: the server may "
+                f"have carried it out, so it was not sent again; {how_to_check(method, route)}. "
+                "For long operations raise the client's timeout, or run them as jobs."
+            )
         return Timeout(
             f"{where} timed out ({kind}). The server may be busy with a long operation: "
             "raise the client's timeout, or run the operation as a job."
+        )
+    if unknown and isinstance(exc, httpx.TransportError):
+        return OutcomeUnknown(
+            f"The connection broke during {where} after the request was sent "
+            f"({_short(exc)}): the server may or may not have carried it out, so it was "
+            f"not sent again. The outcome is unknown: {how_to_check(method, route)}.",
+            method=method,
+            route=route,
         )
     if isinstance(exc, httpx.ConnectError):
         return ConnectionError(

@@ -83,23 +83,35 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         attempt = 0
         while True:
             started = time.perf_counter()
+            trace = _core.SendTrace()
             try:
                 response = await self._http.request(
-                    method, route, params=query, json=json, content=data, headers=headers
+                    method,
+                    route,
+                    params=query,
+                    json=json,
+                    content=data,
+                    headers=headers,
+                    extensions={"trace": trace.ahook},
                 )
             except httpx.TransportError as exc:
-                delay = _core.retry_delay_after_exception(
-                    self._settings, method, attempt, exc, body_replayable=replayable
-                )
                 _core.log_request(method, route, type(exc).__name__, _ms(started))
-                if delay is None:
-                    raise _core.translate_exception(self._settings, method, route, exc) from None
-                await self._sleep_before_retry(delay)
+                await self._sleep_before_retry(
+                    _core.retry_delay_or_raise(
+                        self._settings,
+                        method,
+                        route,
+                        attempt,
+                        exc,
+                        trace,
+                        body_replayable=replayable,
+                    )
+                )
                 attempt += 1
                 continue
             _core.log_request(method, route, response.status_code, _ms(started))
             delay = _core.retry_delay_after_status(
-                self._settings, method, attempt, response, body_replayable=replayable
+                self._settings, method, route, attempt, response, body_replayable=replayable
             )
             if delay is None:
                 return _core.interpret_response(method, route, response)
@@ -168,9 +180,15 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         while True:
             started = time.perf_counter()
             written = 0
+            trace = _core.SendTrace()
             try:
                 async with self._http.stream(
-                    method, route, params=query, json=json, headers=headers
+                    method,
+                    route,
+                    params=query,
+                    json=json,
+                    headers=headers,
+                    extensions={"trace": trace.ahook},
                 ) as response:
                     _core.log_request(method, route, response.status_code, _ms(started))
                     if response.status_code >= 400:
@@ -188,22 +206,30 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
                         raise
                     return target.commit()
             except httpx.TransportError as exc:
-                delay = _core.retry_delay_after_exception(
-                    self._settings, method, attempt, exc, body_replayable=True
+                delay = _core.retry_delay_or_raise(
+                    self._settings, method, route, attempt, exc, trace, body_replayable=True
                 )
-                if delay is None:
-                    raise _core.translate_exception(self._settings, method, route, exc) from None
                 if written and on_bytes is not None:
                     on_bytes(-written)
                 await self._sleep_before_retry(delay)
                 attempt += 1
 
-    async def get_capabilities(self) -> Capabilities:
-        """What this server can do (version, labels, extended find, plugins); read once."""
+    async def get_capabilities(self, *, plugins: bool = False) -> Capabilities:
+        """What this server can do (version, labels, extended find, plugins); read once.
+
+        Parameters
+        ----------
+        plugins : bool
+            Also read the plugin list (``GET /plugins``), once. Without it,
+            only ``GET /system`` is read and ``capabilities.plugins`` asks
+            for this call.
+        """
         if self._capabilities is None:
             system = await self.GET("/system")
-            plugins = await self.GET("/plugins") if isinstance(system, dict) else []
-            self._capabilities = Capabilities.from_system(system, plugins or [])
+            self._capabilities = Capabilities.from_system(system, read_plugins=_plugins_unread)
+        if plugins and not self._capabilities.plugins_known:
+            names = await self.GET("/plugins")
+            self._capabilities.set_plugins(names or [])
         return self._capabilities
 
     @property
@@ -225,6 +251,13 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _plugins_unread() -> list[str]:
+    raise RuntimeError(
+        "AsyncOrthanc reads the plugin list on request: call "
+        "`await client.get_capabilities(plugins=True)` first."
+    )
 
 
 def _ms(started: float) -> float:

@@ -1,8 +1,8 @@
-"""What a server can do, read once from ``/system`` and ``/plugins``."""
+"""What a server can do, read once from ``/system`` (and ``/plugins`` when needed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,9 @@ class Capabilities:
         ``/tools/find`` accepts ``ResponseContent``, ``OrderBy`` and
         parent filters, and ``/tools/count-resources`` exists (1.12.5+).
     plugins : frozenset of str
-        The loaded plugins, e.g. ``{"dicom-web", "neuro", "gdcm"}``.
+        The loaded plugins, e.g. ``{"dicom-web", "neuro", "gdcm"}``. Read
+        from ``GET /plugins`` on first access only (a load or a find never
+        needs it).
     name : str
         The server's ``Name``.
     dicom_aet : str
@@ -61,15 +63,35 @@ class Capabilities:
     api_version: int
     has_labels: bool
     has_extended_find: bool
-    plugins: frozenset[str] = field(default_factory=frozenset)
     name: str = ""
     dicom_aet: str = ""
     main_dicom_tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _plugins: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _read_plugins: Callable[[], Iterable[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
-    def from_system(cls, system: Any, plugins: Iterable[str] = ()) -> Capabilities:
-        """Build from the JSON of ``GET /system`` and the list of ``GET /plugins``."""
+    def from_system(
+        cls,
+        system: Any,
+        plugins: Iterable[str] | None = None,
+        *,
+        read_plugins: Callable[[], Iterable[str]] | None = None,
+    ) -> Capabilities:
+        """Build from the JSON of ``GET /system``.
+
+        Parameters
+        ----------
+        system : dict
+            The answer of ``GET /system``.
+        plugins : iterable of str, optional
+            The answer of ``GET /plugins``, when already known.
+        read_plugins : callable, optional
+            Reads the plugin list when :attr:`plugins` is first needed
+            (without it and without ``plugins``, no plugin is known).
+        """
         if not isinstance(system, Mapping) or "Version" not in system:
             raise OrthancError(
                 "GET /system did not answer like an Orthanc server "
@@ -89,12 +111,31 @@ class Capabilities:
             api_version=api_version,
             has_labels=has_labels,
             has_extended_find=has_extended_find,
-            plugins=frozenset(plugins),
             name=str(system.get("Name", "")),
             dicom_aet=str(system.get("DicomAet", "")),
             main_dicom_tags=tags,
             raw=dict(system),
+            _plugins=None if plugins is None and read_plugins else frozenset(plugins or ()),
+            _read_plugins=read_plugins,
         )
+
+    @property
+    def plugins(self) -> frozenset[str]:
+        """The loaded plugins, e.g. ``{"dicom-web", "neuro", "gdcm"}``; read on first access."""
+        if self._plugins is None:
+            assert self._read_plugins is not None
+            self.set_plugins(self._read_plugins())
+        assert self._plugins is not None
+        return self._plugins
+
+    @property
+    def plugins_known(self) -> bool:
+        """Whether the plugin list has been read already."""
+        return self._plugins is not None
+
+    def set_plugins(self, names: Iterable[str]) -> None:
+        """Record the plugin list (the answer of ``GET /plugins``)."""
+        object.__setattr__(self, "_plugins", frozenset(str(name) for name in names))
 
     @property
     def version_tuple(self) -> tuple[int, ...]:

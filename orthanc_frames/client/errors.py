@@ -24,6 +24,7 @@ __all__ = [
     "HTTPError",
     "NotFound",
     "OrthancError",
+    "OutcomeUnknown",
     "ServerError",
     "Timeout",
     "Unauthorized",
@@ -41,6 +42,37 @@ class ConfigurationError(OrthancError, ValueError):
 
 class ConnectionError(OrthancError, builtins.ConnectionError):
     """The server could not be reached (refused, reset, name not resolved)."""
+
+
+class OutcomeUnknown(ConnectionError):
+    """A request that changes the server reached it, and its answer was lost.
+
+    The server may or may not have carried it out (an anonymize may have
+    made its copy, an upload may have stored its file), so the client did
+    not send it again: re-sending could make a second copy. The message
+    says what to look at on the server before trying again (for an
+    anonymize or modify: resources whose ``AnonymizedFrom`` /
+    ``ModifiedFrom`` metadata names the source, and the jobs in ``GET /jobs``).
+
+    Attributes
+    ----------
+    method : str
+        The HTTP method of the request, e.g. ``"POST"``.
+    route : str
+        The route on the server, e.g. ``"/series/0946fcb6-.../anonymize"``.
+    """
+
+    def __init__(self, message: str, *, method: str = "", route: str = "") -> None:
+        super().__init__(message)
+        self.method = method
+        self.route = route
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_outcome_unknown, (str(self), self.method, self.route))
+
+
+def _rebuild_outcome_unknown(message: str, method: str, route: str) -> OutcomeUnknown:
+    return OutcomeUnknown(message, method=method, route=route)
 
 
 class Timeout(OrthancError, builtins.TimeoutError):

@@ -49,8 +49,12 @@ class Orthanc(ClientBase, OrthancRestMethods):
         ``None`` waits for ever once connected.
     retries : int, optional
         How often to retry a request that failed before reaching the server
-        (refused, stale keep-alive connection) or, for idempotent methods,
-        a network failure or a 502/503/504 answer. Backoff doubles from 0.1 s.
+        (refused, stale keep-alive connection), for any method; and, for
+        requests that are harmless to repeat (GET, PUT, DELETE and the
+        read-only POSTs such as ``/tools/find``), a network failure or a
+        502/503/504 answer. Any other request whose answer was lost after
+        it was sent is never sent again: it raises :class:`OutcomeUnknown`,
+        which says how to check. Backoff doubles from 0.1 s.
     verify : bool or str, optional
         Verify TLS certificates (default), or a CA bundle path. ``False``
         turns verification off and warns.
@@ -144,23 +148,35 @@ class Orthanc(ClientBase, OrthancRestMethods):
         attempt = 0
         while True:
             started = time.perf_counter()
+            trace = _core.SendTrace()
             try:
                 response = self._http.request(
-                    method, route, params=query, json=json, content=data, headers=headers
+                    method,
+                    route,
+                    params=query,
+                    json=json,
+                    content=data,
+                    headers=headers,
+                    extensions={"trace": trace.hook},
                 )
             except httpx.TransportError as exc:
-                delay = _core.retry_delay_after_exception(
-                    self._settings, method, attempt, exc, body_replayable=replayable
-                )
                 _core.log_request(method, route, type(exc).__name__, _ms(started))
-                if delay is None:
-                    raise _core.translate_exception(self._settings, method, route, exc) from None
-                self._sleep_before_retry(delay)
+                self._sleep_before_retry(
+                    _core.retry_delay_or_raise(
+                        self._settings,
+                        method,
+                        route,
+                        attempt,
+                        exc,
+                        trace,
+                        body_replayable=replayable,
+                    )
+                )
                 attempt += 1
                 continue
             _core.log_request(method, route, response.status_code, _ms(started))
             delay = _core.retry_delay_after_status(
-                self._settings, method, attempt, response, body_replayable=replayable
+                self._settings, method, route, attempt, response, body_replayable=replayable
             )
             if delay is None:
                 return _core.interpret_response(method, route, response)
@@ -210,8 +226,12 @@ class Orthanc(ClientBase, OrthancRestMethods):
     ) -> Any:
         """Send ``POST route`` with a JSON body (``json=``) or raw bytes (``data=``).
 
-        Only failures before the request reached the server are retried:
-        a POST may not be safe to repeat.
+        Failures before the request reached the server are retried. After
+        that, only the read-only POSTs (``/tools/find``,
+        ``/tools/count-resources``, ``/tools/lookup``,
+        ``/tools/bulk-content``...) are retried on a network failure or a
+        502/503/504 answer; any other POST whose answer was lost raises
+        :class:`OutcomeUnknown` instead of being sent twice.
 
         Parameters
         ----------
@@ -230,6 +250,12 @@ class Orthanc(ClientBase, OrthancRestMethods):
         -------
         object
             Parsed JSON, ``str`` for a text answer, ``bytes`` otherwise.
+
+        Raises
+        ------
+        OutcomeUnknown
+            The request was sent and its answer lost: it may have been
+            carried out, and was not sent again.
         """
         return self._request("POST", route, params=params, json=json, data=data, headers=headers)
 
@@ -320,9 +346,15 @@ class Orthanc(ClientBase, OrthancRestMethods):
         while True:
             started = time.perf_counter()
             written = 0
+            trace = _core.SendTrace()
             try:
                 with self._http.stream(
-                    method, route, params=query, json=json, headers=headers
+                    method,
+                    route,
+                    params=query,
+                    json=json,
+                    headers=headers,
+                    extensions={"trace": trace.hook},
                 ) as response:
                     _core.log_request(method, route, response.status_code, _ms(started))
                     if response.status_code >= 400:
@@ -340,11 +372,9 @@ class Orthanc(ClientBase, OrthancRestMethods):
                         raise
                     return target.commit()
             except httpx.TransportError as exc:
-                delay = _core.retry_delay_after_exception(
-                    self._settings, method, attempt, exc, body_replayable=True
+                delay = _core.retry_delay_or_raise(
+                    self._settings, method, route, attempt, exc, trace, body_replayable=True
                 )
-                if delay is None:
-                    raise _core.translate_exception(self._settings, method, route, exc) from None
                 if written and on_bytes is not None:
                     on_bytes(-written)
                 self._sleep_before_retry(delay)
@@ -354,10 +384,17 @@ class Orthanc(ClientBase, OrthancRestMethods):
 
     @functools.cached_property
     def capabilities(self) -> Capabilities:
-        """What this server can do (version, labels, extended find, plugins); read once."""
+        """What this server can do (version, labels, extended find, plugins); read once.
+
+        Reads ``GET /system`` on first use; the plugin list (``GET /plugins``)
+        is read only when ``capabilities.plugins`` is first needed, so that
+        loading frames and finding resources depend on ``/system`` alone.
+        """
         system = self.GET("/system")
-        plugins = self.GET("/plugins") if isinstance(system, dict) else []
-        return Capabilities.from_system(system, plugins or [])
+        return Capabilities.from_system(system, read_plugins=self._read_plugins)
+
+    def _read_plugins(self) -> list[str]:
+        return list(self.GET("/plugins") or [])
 
     @property
     def version(self) -> str:

@@ -38,7 +38,8 @@ import pyarrow as pa
 from .. import transfer
 from .._parallel import Outcome, run_each
 from .._progress import progress_bar
-from ..client import OrthancError
+from ..client import OrthancError, route
+from ..client.names import check_label, check_orthanc_id
 from ..resources import RESOURCE_CLASSES, Job, Modification
 from ..resources.modality import Modality, Peer
 from ..resources.modification import document_options
@@ -197,8 +198,15 @@ def _check_level(level: str) -> None:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}.")
 
 
-def _route(level: str, identifier: str) -> str:
-    return f"/{_ROUTE_OF_LEVEL[level]}/{identifier}"
+def _route(level: str, identifier: str, *rest: str) -> str:
+    return route(_ROUTE_OF_LEVEL[level], check_orthanc_id(identifier, f"{level} ID"), *rest)
+
+
+def _refused_everywhere(level: str, ids: Iterable[str], error: Exception) -> pd.DataFrame:
+    """Every row ``failed`` with the same error: an argument refused before anything was sent."""
+    rows = _unique(ids)
+    text = _describe(error)
+    return result_frame(level, rows, ["failed"] * len(rows), [text] * len(rows))
 
 
 # -- labels -------------------------------------------------------------------
@@ -229,17 +237,24 @@ def add_label(
     Returns
     -------
     pandas.DataFrame
-        Result frame; a resource that does not exist is ``"failed"``.
+        Result frame; a resource that does not exist is ``"failed"``. A
+        label Orthanc would refuse (or that could reach another route:
+        ``../x``, ``a?b``, ``a#b``, empty, too long) makes every row
+        ``"failed"`` with the reason, and nothing is sent.
 
     Raises
     ------
     UnsupportedByServer
         When the server has no labels (Orthanc before 1.12).
     """
+    try:
+        check_label(label)
+    except (TypeError, ValueError) as error:
+        return _refused_everywhere(level, ids, error)
     client.capabilities.require_labels("adding labels")
 
     def put(identifier: str) -> None:
-        client.PUT(f"{_route(level, identifier)}/labels/{label}")
+        client.PUT(_route(level, identifier, "labels", label))
         return None
 
     return run_bulk(level, ids, put, workers=workers, progress=progress, desc=f"label {label!r}")
@@ -259,10 +274,14 @@ def remove_label(
     Removing a label a resource does not carry is not an error (``"ok"``).
     Parameters and result as in :func:`add_label`.
     """
+    try:
+        check_label(label)
+    except (TypeError, ValueError) as error:
+        return _refused_everywhere(level, ids, error)
     client.capabilities.require_labels("removing labels")
 
     def remove(identifier: str) -> None:
-        client.DELETE(f"{_route(level, identifier)}/labels/{label}")
+        client.DELETE(_route(level, identifier, "labels", label))
         return None
 
     return run_bulk(
@@ -275,9 +294,9 @@ def remove_label(
 
 def _instance_count(client: Any, level: str, identifier: str) -> int:
     if level == "instance":
-        client.GET(f"/instances/{identifier}")
+        client.GET(_route(level, identifier))
         return 1
-    return int(client.GET(f"{_route(level, identifier)}/statistics")["CountInstances"])
+    return int(client.GET(_route(level, identifier, "statistics"))["CountInstances"])
 
 
 def _modify_one(client: Any, level: str, identifier: str, change: Modification) -> str:

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .._html import html_card
+from ..client import route
 from ..client.errors import OrthancError
+from ..client.names import (
+    check_attachment_name,
+    check_label,
+    check_metadata_name,
+    check_orthanc_id,
+)
 from ..dicom_tags import parse_value, tag_info, typed_tags
 from ._handle import ServerHandle
 from ._orthanc_time import parse_orthanc_timestamp
@@ -63,7 +70,9 @@ class Resource(ServerHandle):
     Parameters
     ----------
     id : str
-        The Orthanc ID of the resource (``"0946fcb6-cf12ab43-..."``).
+        The Orthanc ID of the resource (``"0946fcb6-cf12ab43-..."``): five
+        groups of 8 lowercase hex digits joined by ``-``; anything else
+        raises ``ValueError`` here, before any request.
     client : Orthanc
         The client of the server that stores it.
     lock_children : bool
@@ -87,9 +96,16 @@ class Resource(ServerHandle):
     _children_key: ClassVar[str | None] = None
 
     def __init__(self, id: str, client: Orthanc, lock_children: bool = False) -> None:
-        if not isinstance(id, str) or not id.strip():
-            raise ValueError(
-                f"{type(self).__name__} needs an Orthanc ID (a non-empty string), got {id!r}."
+        if not isinstance(id, str):
+            raise TypeError(
+                f"{type(self).__name__}(id=...) needs an Orthanc ID as a string, "
+                f"not {type(id).__name__} {id!r}."
+            )
+        check_orthanc_id(id, f"{type(self).__name__}(id=...)")
+        if not isinstance(lock_children, bool):
+            raise TypeError(
+                f"lock_children must be True or False, not {type(lock_children).__name__} "
+                f"{lock_children!r}."
             )
         self._id = id
         self._client = client
@@ -155,8 +171,8 @@ class Resource(ServerHandle):
 
     # -- what the server says of the resource --------------------------------
 
-    def _path(self, *parts: str) -> str:
-        return "/".join((f"/{self._route}/{self._id}", *parts))
+    def _path(self, *parts: str | int) -> str:
+        return route(self._route, self._id, *parts)
 
     def get_main_information(self) -> dict[str, Any]:
         """Read ``/{level}/{id}`` from the server again and return it.
@@ -268,12 +284,24 @@ class Resource(ServerHandle):
         return list(self._client.GET(self._path("labels")))
 
     def add_label(self, label: str) -> None:
-        """Attach ``label`` to the resource (nothing happens if it is already there)."""
+        """Attach ``label`` to the resource (nothing happens if it is already there).
+
+        Parameters
+        ----------
+        label : str
+            1 to 64 letters, digits, ``_`` or ``-`` (Orthanc's rule); any
+            other text raises ``ValueError`` before anything is sent.
+        """
+        check_label(label)
         self._client.capabilities.require_labels("Labels")
         self._client.PUT(self._path("labels", label), data=b"")
 
     def remove_label(self, label: str) -> None:
-        """Detach ``label`` from the resource (nothing happens if it is not there)."""
+        """Detach ``label`` from the resource (nothing happens if it is not there).
+
+        ``label`` is checked as in :meth:`add_label`.
+        """
+        check_label(label)
         self._client.capabilities.require_labels("Labels")
         self._client.DELETE(self._path("labels", label))
 
@@ -284,16 +312,27 @@ class Resource(ServerHandle):
         return dict(self._client.GET(self._path("metadata"), params={"expand": ""}))
 
     def get_metadata(self, name: str) -> str:
-        """The value of the metadata ``name``; raises ``NotFound`` when it is not set."""
+        """The value of the metadata ``name``; raises ``NotFound`` when it is not set.
+
+        ``name`` is a built-in name (``LastUpdate``, ``AnonymizedFrom``...), a
+        ``UserMetadata`` name of the server's configuration or its number;
+        a name that cannot be one (see
+        :func:`orthanc_frames.client.names.check_metadata_name`) raises
+        ``ValueError`` before anything is sent. The same holds for
+        :meth:`set_metadata` and :meth:`delete_metadata`.
+        """
+        name = check_metadata_name(name)
         value = self._client.GET(self._path("metadata", name))
         return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
     def set_metadata(self, name: str, value: str) -> None:
         """Set the metadata ``name`` (a user metadata declared in Orthanc's configuration)."""
+        name = check_metadata_name(name)
         self._client.PUT(self._path("metadata", name), data=str(value).encode("utf-8"))
 
     def delete_metadata(self, name: str) -> None:
         """Remove the metadata ``name``."""
+        name = check_metadata_name(name)
         self._client.DELETE(self._path("metadata", name))
 
     # -- attachments ---------------------------------------------------------
@@ -303,7 +342,11 @@ class Resource(ServerHandle):
         return list(self._client.GET(self._path("attachments")))
 
     def get_attachment(self, name: str) -> bytes:
-        """The content of the attachment ``name`` (uncompressed)."""
+        """The content of the attachment ``name`` (uncompressed).
+
+        ``name`` is checked as in :meth:`put_attachment`.
+        """
+        name = check_attachment_name(name)
         data = self._client.GET(self._path("attachments", name, "data"))
         return data.encode("utf-8") if isinstance(data, str) else bytes(data or b"")
 
@@ -311,13 +354,22 @@ class Resource(ServerHandle):
         """Store ``data`` as the attachment ``name``, replacing any previous content.
 
         ``name`` is a content type declared in Orthanc's ``UserContentType``
-        configuration, or a number from 1024 to 65535.
+        configuration, or a number from 1024 to 65535; a name that cannot be
+        one (see :func:`orthanc_frames.client.names.check_attachment_name`)
+        raises ``ValueError`` before anything is sent.
         """
+        name = check_attachment_name(name)
+        if not isinstance(data, (bytes, bytearray, str)):
+            raise TypeError(
+                f"data must be bytes or str, not {type(data).__name__}; read a file with "
+                "Path(...).read_bytes()."
+            )
         body = data.encode("utf-8") if isinstance(data, str) else data
         self._client.PUT(self._path("attachments", name), data=body)
 
     def delete_attachment(self, name: str) -> None:
         """Remove the attachment ``name``."""
+        name = check_attachment_name(name)
         self._client.DELETE(self._path("attachments", name))
 
     # -- parents and children -------------------------------------------------
@@ -713,6 +765,9 @@ class Resource(ServerHandle):
 
 
 def _format(simplify: bool, short: bool) -> dict[str, str]:
+    for name, value in (("simplify", simplify), ("short", short)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, not {type(value).__name__} {value!r}.")
     if simplify and short:
         raise ValueError("simplify and short cannot both be True: pick one format.")
     if simplify:

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..client import route
 from ..client.errors import OrthancError
 from ..dicom_tags import tag_info
 from .base import Resource, main_tag_property
@@ -160,6 +161,11 @@ class Instance(Resource):
             they are valid UTF-8, else the bytes; for a sequence, the list
             Orthanc returns.
         """
+        if not isinstance(tag, str):
+            raise TypeError(
+                f"tag must be a keyword, a tag or a path as a string, not {type(tag).__name__} "
+                f"{tag!r}."
+            )
         parts = [_content_part(part) for part in tag.strip("/").split("/")]
         result = self._client.GET(self._path("content", *parts))
         if isinstance(result, bytes):
@@ -259,7 +265,7 @@ class Instance(Resource):
         """
         body = change.body(self, job=True)
         body.update({"Resources": [self._id], "Level": "Instance"})
-        answer = self._client.POST(f"/tools/bulk-{change.operation}", json=body)
+        answer = self._client.POST(route("tools", f"bulk-{change.operation}"), json=body)
         return Job(str(answer["ID"]), self._client)
 
     def _changed_bytes(self, change: Modification) -> bytes:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._html import html_card
 from .._progress import progress_bar
+from ..client import route
 from ..client.errors import NotFound, OrthancError, Timeout
 from ._handle import ServerHandle
 from ._orthanc_time import parse_orthanc_timestamp
@@ -140,7 +141,7 @@ class Job(ServerHandle):
 
     def get_information(self) -> dict[str, Any]:
         """Read ``/jobs/{id}`` now and return Orthanc's description of the job."""
-        self._last = dict(self._client.GET(f"/jobs/{self._id}"))
+        self._last = dict(self._client.GET(route("jobs", self._id)))
         return dict(self._last)
 
     @property
@@ -208,19 +209,19 @@ class Job(ServerHandle):
 
     def cancel(self) -> None:
         """Cancel the job: it ends in Failure (Orthanc error 37, CanceledJob)."""
-        self._client.POST(f"/jobs/{self._id}/cancel", json={})
+        self._client.POST(route("jobs", self._id, "cancel"), json={})
 
     def pause(self) -> None:
         """Pause the job; :meth:`resume` lets it go on."""
-        self._client.POST(f"/jobs/{self._id}/pause", json={})
+        self._client.POST(route("jobs", self._id, "pause"), json={})
 
     def resume(self) -> None:
         """Resume a paused job (it goes back to the queue)."""
-        self._client.POST(f"/jobs/{self._id}/resume", json={})
+        self._client.POST(route("jobs", self._id, "resume"), json={})
 
     def resubmit(self) -> None:
         """Run a failed or cancelled job again from its start."""
-        self._client.POST(f"/jobs/{self._id}/resubmit", json={})
+        self._client.POST(route("jobs", self._id, "resubmit"), json={})
 
     def wait_until_completion(
         self,

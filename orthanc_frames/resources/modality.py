@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from .._html import html_card
-from ..client._core import quote_segment
+from ..client import route
 from ..client.errors import HTTPError, NotFound
 from .job import Job
 
@@ -191,8 +191,7 @@ class QueryAnswers(Sequence[dict[str, Any]]):
         if timeout is not None:
             body["Timeout"] = timeout
         client = self.modality.client
-        route = f"/queries/{quote_segment(self.query_id)}/retrieve"
-        return _run(client, route, body, asynchronous)
+        return _run(client, route("queries", self.query_id, "retrieve"), body, asynchronous)
 
 
 def _retrieve_method(method: str) -> str:
@@ -240,7 +239,7 @@ class _Remote:
         return (self._kind, self.client.url, self.name)
 
     def _route(self, action: str) -> str:
-        return f"/{self._collection}/{quote_segment(self.name)}/{action}"
+        return route(self._collection, self.name, action)
 
     def _echo_failure(self, error: HTTPError) -> EchoResult:
         reason = _server_says(error)
@@ -377,10 +376,11 @@ class Modality(_Remote):
         level : str, optional
             The query's level, when known (saves a request otherwise spent on it).
         """
-        route = f"/queries/{quote_segment(query_id)}"
-        answers = self.client.GET(f"{route}/answers", params={"expand": True, "simplify": True})
+        answers = self.client.GET(
+            route("queries", query_id, "answers"), params={"expand": True, "simplify": True}
+        )
         if level is None:
-            level = str(self.client.GET(f"{route}/level"))
+            level = str(self.client.GET(route("queries", query_id, "level")))
         return QueryAnswers(self, query_id, answers or [], level)
 
     def move(

@@ -70,6 +70,10 @@ class Patient(Resource):
 
     @protected.setter
     def protected(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(
+                f"protected must be True or False, not {type(value).__name__} {value!r}."
+            )
         self._client.PUT(self._path("protected"), data=b"1" if value else b"0")
 
     @property

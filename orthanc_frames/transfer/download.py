@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from .._html import html_card
 from .._parallel import run_each
+from ..client import route
 from ..client.errors import OrthancError
 from ..resources.job import Job
 from ._layout import (
@@ -416,7 +417,9 @@ def _layout_tasks(
                     target,
                     resource_id,
                     destination,
-                    _streamer(client, f"/series/{resource_id}/nifti", params={"compress": ""}),
+                    _streamer(
+                        client, route("series", resource_id, "nifti"), params={"compress": ""}
+                    ),
                     _exists,
                 )
             )
@@ -427,7 +430,7 @@ def _layout_tasks(
                     target,
                     resource_id,
                     destination,
-                    _streamer(client, f"/instances/{resource_id}/file"),
+                    _streamer(client, route("instances", resource_id, "file")),
                     _has_size(row.file_size),
                 )
             )
@@ -472,7 +475,7 @@ def _zip_tasks(
         fetch = (
             _archive_job_streamer(client, resource_id)
             if as_job
-            else _streamer(client, f"/{route_of(level)}/{resource_id}/archive")
+            else _streamer(client, route(route_of(level), resource_id, "archive"))
             if level != "instance"
             else _streamer(
                 client,
@@ -524,11 +527,11 @@ def _archive_job_streamer(client: Any, resource_id: str) -> Callable[[Path], Any
         job_id = job["ID"]
         Job(job_id, client).wait_until_completion()
         try:
-            return client.stream(f"/jobs/{job_id}/archive", destination)
+            return client.stream(route("jobs", job_id, "archive"), destination)
         finally:
             # Free the server's disk: the archive stays there until deleted.
             with contextlib.suppress(OrthancError):
-                client.DELETE(f"/jobs/{job_id}/archive")
+                client.DELETE(route("jobs", job_id, "archive"))
 
     return fetch
 

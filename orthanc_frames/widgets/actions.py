@@ -21,6 +21,7 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
+from ..client.names import check_label
 from ..frames import bulk
 
 __all__ = ["ACTIONS", "ActionBar", "ActionSpec", "result_html"]
@@ -280,6 +281,12 @@ class ActionBar(W.VBox):
             if not value:
                 self._say(f"Type a {spec.argument} first.", "error")
                 return
+            if spec.argument == "label":
+                try:
+                    check_label(value)
+                except ValueError as error:
+                    self._refuse(spec, selection, str(error))
+                    return
             options[spec.argument] = value
         if spec.name == "download":
             options["format"] = self.download_format.value
@@ -300,6 +307,18 @@ class ActionBar(W.VBox):
             self.run_button.disabled = True
             return
         self._start(spec, selection, options)
+
+    def _refuse(self, spec: ActionSpec, selection: pd.DataFrame, reason: str) -> None:
+        """Show why the typed argument was refused: every row failed, nothing sent."""
+        self.result = _failed(
+            selection[~selection.index.duplicated()], spec, f"ValueError: {reason}"
+        )
+        self.result_view.value = result_html(self.result, f"{spec.title}: refused")
+        self.progress.bar_style = "danger"
+        self._say(
+            f"{spec.title} refused before anything was sent: {len(self.result)} failed. {reason}",
+            "error",
+        )
 
     def confirm(self) -> None:
         """What the confirmation button does: start the pending destructive run."""

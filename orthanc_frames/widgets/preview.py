@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from ..client import OrthancError
+from ..client import OrthancError, route
 
 __all__ = ["SeriesPreview", "ordered_instances"]
 
@@ -44,7 +44,7 @@ def ordered_instances(
         if keys:
             rows = rows.sort_values(keys, na_position="last", kind="stable")
         return [str(identifier) for identifier in rows.index]
-    answer = client.GET(f"/series/{series_id}/instances")
+    answer = client.GET(route("series", series_id, "instances"))
 
     def order(item: dict[str, Any]) -> tuple[float, float, str]:
         number = item.get("MainDicomTags", {}).get("InstanceNumber")
@@ -172,7 +172,7 @@ class SeriesPreview(W.VBox):
         if png is None:
             try:
                 png = self._client.GET(
-                    f"/instances/{instance_id}/preview", headers={"Accept": "image/png"}
+                    route("instances", instance_id, "preview"), headers={"Accept": "image/png"}
                 )
             except OrthancError as error:
                 self._show(

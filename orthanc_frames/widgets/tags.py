@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as W
 
-from ..client import OrthancError
+from ..client import OrthancError, route
 
 __all__ = ["TagRow", "TagViewer", "tag_rows"]
 
@@ -107,7 +107,7 @@ class TagViewer(W.VBox):
             self._cache.move_to_end(instance_id)
         else:
             try:
-                answer = self._client.GET(f"/instances/{instance_id}/tags")
+                answer = self._client.GET(route("instances", instance_id, "tags"))
             except OrthancError as error:
                 self.all_rows = []
                 self._error = f"Could not read the tags of instance {instance_id}: {error}"
