@@ -267,6 +267,9 @@ _STALE = httpx.RemoteProtocolError("Server disconnected without sending a respon
         (set(), httpx.PoolTimeout("pool"), False),
         (_FRESH, httpx.ConnectTimeout("slow"), False),
         (_SENT, _STALE, False),  # a reused keep-alive connection the server had closed
+        (_SENT, httpx.ReadError("reset"), False),  # ... and reset
+        (_SENT, httpx.ReadTimeout("slow"), True),  # the server holds the request, working
+        (_SENT, httpx.WriteTimeout("slow"), True),
         (_SENT | _ANSWER_BEGAN, _STALE, True),  # the server answered: it acted
         (_FRESH | _SENT, _STALE, True),  # a new connection took the request
         (_FRESH | _SENT, httpx.ReadError("reset"), True),

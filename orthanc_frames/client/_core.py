@@ -437,11 +437,12 @@ class SendTrace:
 
         No: the connection could not be made (refused, connect or pool
         timeout), or the request went out on a reused keep-alive connection
-        that the server had closed and got no byte back (Orthanc closes idle
-        connections after ``KeepAliveTimeout``). Yes: an answer had begun,
-        or the request was written on a connection opened for it. When the
-        transport reported nothing (a custom transport), the exception alone
-        decides.
+        that the server had closed (Orthanc closes idle connections after
+        ``KeepAliveTimeout``): no byte came back and the socket was found
+        closed or reset. Yes: an answer had begun, the request was written
+        on a connection opened for it, or the server was waited for (a read
+        or write timeout means it holds the request). When the transport
+        reported nothing (a custom transport), the exception alone decides.
         """
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             return False
@@ -451,7 +452,9 @@ class SendTrace:
             return True
         if not self._saw("send_request_headers.started"):
             return False
-        return self._saw("connect_tcp.complete")
+        if self._saw("connect_tcp.complete"):
+            return True
+        return not _closed_idle_connection(exc)
 
 
 def retry_delay_after_exception(
@@ -536,6 +539,13 @@ def _failed_before_sending(exc: Exception) -> bool:
     if isinstance(exc, httpx.RemoteProtocolError):
         return "without sending a response" in str(exc) or "Server disconnected" in str(exc)
     return False
+
+
+def _closed_idle_connection(exc: Exception) -> bool:
+    """The signature of a reused connection that the server had already closed."""
+    if isinstance(exc, httpx.TimeoutException):
+        return False
+    return _failed_before_sending(exc) or isinstance(exc, (httpx.ReadError, httpx.WriteError))
 
 
 _CHANGE_OF_RESOURCE = re.compile(r"/(patients|studies|series|instances)/([^/]+)/(anonymize|modify)")
