@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +111,14 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         await asyncio.sleep(delay)
 
     async def GET(
-        self, route: str, params: _core.Params = None, headers: _core.Headers = None
+        self,
+        route: str,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> Any:
         """``GET route``: parsed JSON, ``str`` for text, ``bytes`` otherwise."""
+        headers = _core.with_cookies(headers, cookies)
         return await self._request("GET", route, params=params, headers=headers)
 
     async def POST(
@@ -123,8 +128,15 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         data: bytes | str | None = None,
         params: _core.Params = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
+        *,
+        file: str | os.PathLike[str] | None = None,
     ) -> Any:
-        """``POST route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        """``POST route`` with a JSON body (``json=``), raw bytes (``data=``) or a file's bytes
+        (``file=``); see :meth:`Orthanc.POST`."""
+        _core.refuse_path_as_json("POST", json)
+        data = _core.file_body(file, data)
+        headers = _core.with_cookies(headers, cookies)
         return await self._request(
             "POST", route, params=params, json=json, data=data, headers=headers
         )
@@ -136,16 +148,28 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         data: bytes | str | None = None,
         params: _core.Params = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
+        *,
+        file: str | os.PathLike[str] | None = None,
     ) -> Any:
-        """``PUT route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        """``PUT route`` with a JSON body (``json=``), raw bytes (``data=``) or a file's bytes
+        (``file=``); see :meth:`Orthanc.PUT`."""
+        _core.refuse_path_as_json("PUT", json)
+        data = _core.file_body(file, data)
+        headers = _core.with_cookies(headers, cookies)
         return await self._request(
             "PUT", route, params=params, json=json, data=data, headers=headers
         )
 
     async def DELETE(
-        self, route: str, params: _core.Params = None, headers: _core.Headers = None
+        self,
+        route: str,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> Any:
         """``DELETE route``."""
+        headers = _core.with_cookies(headers, cookies)
         return await self._request("DELETE", route, params=params, headers=headers)
 
     async def stream(
@@ -157,11 +181,14 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         params: _core.Params = None,
         json: Any = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
         chunk_size: int = 1 << 20,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Path:
         """Write the answer's body to ``path`` without holding it in memory
         (see :meth:`Orthanc.stream`)."""
+        _core.refuse_verb_as_route(route)
+        headers = _core.with_cookies(headers, cookies)
         method = method.upper()
         route, query = self._prepare(route, params)
         attempt = 0
