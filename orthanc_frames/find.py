@@ -362,7 +362,7 @@ def _load_children(
         if parent_id in by_parent:
             by_parent[str(parent_id)].append(child)
     for parent in parents:
-        parent._set_children(by_parent[parent.id])
+        parent.set_child_resources(by_parent[parent.id])
 
 
 def _find_and_filter(
@@ -386,7 +386,7 @@ def _find_and_filter(
         survivors = _keep(children, filters[depth], workers, progress, f"{child_level} filter")
         chosen = set(map(id, survivors))
         for parent in current:
-            parent._set_children([c for c in parent._children or [] if id(c) in chosen])
+            parent.set_child_resources([c for c in parent._children or [] if id(c) in chosen])
         current = survivors
     for resource in kept:
         resource._remove_empty_children()
