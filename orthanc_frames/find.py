@@ -86,7 +86,6 @@ def _find_resources(
     extended = client.capabilities.has_extended_find
     requested = _parent_tags_to_request(level) if with_parents and extended else None
     rows: list[dict[str, Any]] = []
-    skipped = 0
     for page in iter_find_pages(
         client,
         level,
@@ -96,15 +95,10 @@ def _find_resources(
         response_content=list(_RESPONSE_CONTENT),
         requested_tags=requested,
         page_size=page_size,
+        since=since,
+        limit=limit,
     ):
-        if skipped < since:
-            drop = min(since - skipped, len(page))
-            skipped += drop
-            page = page[drop:]
         rows.extend(page)
-        if limit is not None and len(rows) >= limit:
-            del rows[limit:]
-            break
     parents: dict[tuple[str, str], Resource] = {}
     return [
         _resource_from_row(client, level, row, lock_children, not extended, parents) for row in rows
@@ -208,9 +202,12 @@ def query_orthanc(
         The resource has all the labels, any of them, or none of them.
     limit : int, optional
         With ``retrieve_all_resources=False``: return at most ``limit``
-        resources. Otherwise the number of rows asked per page.
+        resources (the server is asked for no more). Otherwise the number
+        of rows asked per page (default: sized by the pager; the R
+        package's default is 1000).
     since : int
-        Skip the first ``since`` matches (in the server's stable order).
+        Skip the first ``since`` matches (in the server's stable order);
+        the server skips them, they are not downloaded.
     retrieve_all_resources : bool
         Return every match from ``since`` on (default), paging as long as
         needed; never truncated by the server's ``LimitFindResults``.
@@ -247,23 +244,64 @@ def query_orthanc(
     )
 
 
+def _find_level(
+    client: Orthanc,
+    level: str,
+    resource_class: type[R],
+    query: Query | None,
+    labels: Labels | None,
+    labels_constraint: str,
+    limit: int | None,
+    since: int,
+    retrieve_all_resources: bool,
+    lock_children: bool,
+) -> list[R]:
+    found = query_orthanc(
+        client,
+        level,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
+    )
+    return [r for r in found if isinstance(r, resource_class)]
+
+
 def find_patients(
     client: Orthanc,
     query: Query | None = None,
     labels: Labels | None = None,
     labels_constraint: str = "All",
+    limit: int | None = None,
+    since: int = 0,
+    retrieve_all_resources: bool = True,
     lock_children: bool = False,
 ) -> list[Patient]:
-    """Every patient matching ``query`` and ``labels`` (see :func:`query_orthanc`).
+    """Every patient matching ``query`` and ``labels``.
+
+    The arguments after ``labels_constraint`` are those of
+    :func:`query_orthanc`, in its order (the R package passes them on the
+    same way).
 
     Examples
     --------
     >>> of.find_patients(c, {"PatientName": "Dupont*"}, labels=["cohort-a"])  # doctest: +SKIP
     """
-    found = query_orthanc(
-        client, "patient", query, labels, labels_constraint, lock_children=lock_children
+    return _find_level(
+        client,
+        "patient",
+        Patient,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
     )
-    return [r for r in found if isinstance(r, Patient)]
 
 
 def find_studies(
@@ -271,18 +309,29 @@ def find_studies(
     query: Query | None = None,
     labels: Labels | None = None,
     labels_constraint: str = "All",
+    limit: int | None = None,
+    since: int = 0,
+    retrieve_all_resources: bool = True,
     lock_children: bool = False,
 ) -> list[Study]:
-    """Every study matching ``query`` and ``labels`` (see :func:`query_orthanc`).
+    """Every study matching ``query`` and ``labels`` (arguments of :func:`query_orthanc`).
 
     Examples
     --------
     >>> of.find_studies(c, {"StudyDate": "2020*"})  # doctest: +SKIP
     """
-    found = query_orthanc(
-        client, "study", query, labels, labels_constraint, lock_children=lock_children
+    return _find_level(
+        client,
+        "study",
+        Study,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
     )
-    return [r for r in found if isinstance(r, Study)]
 
 
 def find_series(
@@ -290,18 +339,29 @@ def find_series(
     query: Query | None = None,
     labels: Labels | None = None,
     labels_constraint: str = "All",
+    limit: int | None = None,
+    since: int = 0,
+    retrieve_all_resources: bool = True,
     lock_children: bool = False,
 ) -> list[Series]:
-    """Every series matching ``query`` and ``labels`` (see :func:`query_orthanc`).
+    """Every series matching ``query`` and ``labels`` (arguments of :func:`query_orthanc`).
 
     Examples
     --------
     >>> of.find_series(c, {"Modality": "CT"})  # doctest: +SKIP
     """
-    found = query_orthanc(
-        client, "series", query, labels, labels_constraint, lock_children=lock_children
+    return _find_level(
+        client,
+        "series",
+        Series,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
     )
-    return [r for r in found if isinstance(r, Series)]
 
 
 def find_instances(
@@ -309,15 +369,29 @@ def find_instances(
     query: Query | None = None,
     labels: Labels | None = None,
     labels_constraint: str = "All",
+    limit: int | None = None,
+    since: int = 0,
+    retrieve_all_resources: bool = True,
+    lock_children: bool = False,
 ) -> list[Instance]:
-    """Every instance matching ``query`` and ``labels`` (see :func:`query_orthanc`).
+    """Every instance matching ``query`` and ``labels`` (arguments of :func:`query_orthanc`).
 
     Examples
     --------
     >>> of.find_instances(c, {"InstanceNumber": "1"})  # doctest: +SKIP
     """
-    found = query_orthanc(client, "instance", query, labels, labels_constraint)
-    return [r for r in found if isinstance(r, Instance)]
+    return _find_level(
+        client,
+        "instance",
+        Instance,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
+    )
 
 
 # -- find and filter with predicates ------------------------------------------
