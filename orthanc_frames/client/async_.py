@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -15,6 +15,9 @@ from . import _core
 from ._base import ClientBase, PartialFile
 from .capabilities import Capabilities
 from .generated import AsyncOrthancRestMethods
+
+if TYPE_CHECKING:
+    from ..frames import Frames
 
 __all__ = ["AsyncOrthanc"]
 
@@ -234,6 +237,82 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         return self._capabilities
 
     @property
+    def api_version(self) -> Coroutine[Any, Any, int]:
+        """The REST API version of the server: ``await ac.api_version``."""
+        return self._api_version()
+
+    async def _api_version(self) -> int:
+        return (await self.get_capabilities()).api_version
+
+    async def _count(self, field: str) -> int:
+        return int((await self.GET("/statistics"))[field])
+
+    @property
+    def num_patients(self) -> Coroutine[Any, Any, int]:
+        """How many patients the server stores now: ``await ac.num_patients``."""
+        return self._count("CountPatients")
+
+    @property
+    def num_studies(self) -> Coroutine[Any, Any, int]:
+        """How many studies the server stores now: ``await ac.num_studies``."""
+        return self._count("CountStudies")
+
+    @property
+    def num_series(self) -> Coroutine[Any, Any, int]:
+        """How many series the server stores now: ``await ac.num_series``."""
+        return self._count("CountSeries")
+
+    @property
+    def num_instances(self) -> Coroutine[Any, Any, int]:
+        """How many instances the server stores now: ``await ac.num_instances``."""
+        return self._count("CountInstances")
+
+    async def frames(
+        self,
+        query: Mapping[str, Any] | None = None,
+        labels: Sequence[str] | str | None = None,
+        labels_constraint: str = "All",
+        tags: Mapping[str, Iterable[str]] | None = None,
+        levels: Iterable[str] = ("patient", "study", "series", "instance"),
+        workers: int = 8,
+        progress: bool | None = None,
+        **kwargs: Any,
+    ) -> Frames:
+        """This server as four linked pandas DataFrames: ``f = await ac.frames(...)``.
+
+        The same frames as :meth:`Orthanc.frames` (same arguments, same
+        loader): the loader runs in a worker thread and every request it
+        makes runs on this client's event loop, its pages fetched at once
+        (``workers`` of them), so the loop stays free meanwhile. The frames
+        keep a blocking :class:`Orthanc` with this client's settings for
+        what comes later (lazy levels, ``refresh()``, ``df.orthanc``
+        actions).
+
+        Returns
+        -------
+        orthanc_frames.Frames
+        """
+        from ..frames import Frames
+        from .sync import Orthanc
+
+        await self.get_capabilities()
+        on_loop = _OnLoop(self, asyncio.get_running_loop())
+        frames = await asyncio.to_thread(
+            Frames.load,
+            on_loop,
+            query=query,
+            labels=labels,
+            labels_constraint=labels_constraint,
+            tags=tags,
+            levels=levels,
+            workers=workers,
+            progress=progress,
+            **kwargs,
+        )
+        frames.client = Orthanc._from_settings(self._settings)
+        return frames
+
+    @property
     def capabilities(self) -> Capabilities:
         """The capabilities, once :meth:`get_capabilities` has read them."""
         if self._capabilities is None:
@@ -252,6 +331,40 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+class _OnLoop:
+    """A blocking face of an :class:`AsyncOrthanc` for code in a worker thread.
+
+    Each request is run on the client's event loop and waited for by the
+    calling thread, so blocking code (the frames loader, its thread pool of
+    pages) sends its requests through the async client, at once.
+    """
+
+    def __init__(self, client: AsyncOrthanc, loop: asyncio.AbstractEventLoop) -> None:
+        self._client = client
+        self._loop = loop
+
+    def _wait(self, request: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(request, self._loop).result()
+
+    @property
+    def url(self) -> str:
+        return self._client.url
+
+    @property
+    def pool_size(self) -> int:
+        return self._client.pool_size
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._client.capabilities
+
+    def GET(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
+        return self._wait(self._client.GET(route, params=params, headers=headers))
+
+    def POST(self, route: str, json: Any = None, **keywords: Any) -> Any:
+        return self._wait(self._client.POST(route, json, **keywords))
 
 
 def _ms(started: float) -> float:

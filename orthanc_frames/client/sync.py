@@ -100,6 +100,15 @@ class Orthanc(ClientBase, OrthancRestMethods):
         """How many retries this client has made so far (for diagnostics)."""
 
     @classmethod
+    def _from_settings(cls, settings: _core.Settings) -> Orthanc:
+        """A client with the settings of another one (its own connection pool)."""
+        client = cls.__new__(cls)
+        client._settings = settings
+        client._http = httpx.Client(**settings.httpx_kwargs())
+        client.retry_count = 0
+        return client
+
+    @classmethod
     def from_env(cls, **overrides: Any) -> Orthanc:
         """A client configured from the environment.
 
