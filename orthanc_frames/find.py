@@ -50,6 +50,8 @@ _RESPONSE_CONTENT = ("MainDicomTags", "Parent", "Labels", "IsStable")
 # What names a resource at each level, top-down: the inputs of its Orthanc ID.
 _IDENTIFIERS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 _PARENT_KEY = {"study": "ParentPatient", "series": "ParentStudy", "instance": "ParentSeries"}
+R_DEFAULT_LIMIT = 1000
+"""At most this many resources with ``retrieve_all_resources=False`` (the R package's default)."""
 # When at most this many parents survive a filter, their children are read
 # parent by parent; above it, one paged find over the whole child level.
 _CHILDREN_PER_PARENT_LIMIT = 8
@@ -202,9 +204,9 @@ def query_orthanc(
         The resource has all the labels, any of them, or none of them.
     limit : int, optional
         With ``retrieve_all_resources=False``: return at most ``limit``
-        resources (the server is asked for no more). Otherwise the number
-        of rows asked per page (default: sized by the pager; the R
-        package's default is 1000).
+        resources (default 1000, as in the R package; the server is asked
+        for no more). Otherwise the number of rows asked per page
+        (default: sized by the pager).
     since : int
         Skip the first ``since`` matches (in the server's stable order);
         the server skips them, they are not downloaded.
@@ -231,6 +233,8 @@ def query_orthanc(
     if since < 0:
         raise ValueError(f"since must be 0 or more, not {since}.")
     name = _level_name(level)
+    if not retrieve_all_resources and limit is None:
+        limit = R_DEFAULT_LIMIT
     return _find_resources(
         client,
         name,
@@ -477,8 +481,9 @@ def find_and_filter_patients(
     study_filter: Callable[[Study], bool] | None = None,
     series_filter: Callable[[Series], bool] | None = None,
     instance_filter: Callable[[Instance], bool] | None = None,
-    workers: int | None = None,
     progress: bool | None = None,
+    *,
+    workers: int | None = None,
 ) -> list[Patient]:
     """Patients whose tree passes Python predicates, with only the passing children.
 
@@ -495,10 +500,10 @@ def find_and_filter_patients(
     patient_filter, study_filter, series_filter, instance_filter : callable, optional
         ``f(resource) -> bool``. Resources come with their main tags, so
         predicates on them cost no request (``lambda s: s.modality == "CT"``).
-    workers : int, optional
-        Predicates run at once (default 4, at most the client's pool size).
     progress : bool, optional
         Show progress bars (default: in notebooks and terminals).
+    workers : int, optional
+        Predicates run at once (default 4, at most the client's pool size).
 
     Returns
     -------
@@ -530,8 +535,9 @@ def find_and_filter_studies(
     study_filter: Callable[[Study], bool] | None = None,
     series_filter: Callable[[Series], bool] | None = None,
     instance_filter: Callable[[Instance], bool] | None = None,
-    workers: int | None = None,
     progress: bool | None = None,
+    *,
+    workers: int | None = None,
 ) -> list[Study]:
     """Studies whose tree passes the predicates (see :func:`find_and_filter_patients`)."""
     found = _find_and_filter(
@@ -548,8 +554,9 @@ def find_and_filter_series(
     client: Orthanc,
     series_filter: Callable[[Series], bool] | None = None,
     instance_filter: Callable[[Instance], bool] | None = None,
-    workers: int | None = None,
     progress: bool | None = None,
+    *,
+    workers: int | None = None,
 ) -> list[Series]:
     """Series whose instances pass the predicates (see :func:`find_and_filter_patients`)."""
     found = _find_and_filter(
@@ -561,8 +568,9 @@ def find_and_filter_series(
 def find_and_filter_instances(
     client: Orthanc,
     instance_filter: Callable[[Instance], bool] | None = None,
-    workers: int | None = None,
     progress: bool | None = None,
+    *,
+    workers: int | None = None,
 ) -> list[Instance]:
     """Instances passing the predicate (see :func:`find_and_filter_patients`)."""
     found = _find_and_filter(

@@ -8,7 +8,7 @@ retries, typed errors) shared by both clients, and :class:`Capabilities`.
 from __future__ import annotations
 
 from ._core import InsecureTLSWarning
-from .async_ import AsyncOrthanc
+from .async_ import AsyncOrthanc, OrthancAsync
 from .capabilities import Capabilities
 from .errors import (
     BadRequest,
@@ -36,6 +36,7 @@ __all__ = [
     "InsecureTLSWarning",
     "NotFound",
     "Orthanc",
+    "OrthancAsync",
     "OrthancError",
     "ServerError",
     "Timeout",

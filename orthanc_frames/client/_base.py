@@ -5,17 +5,33 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import _core
 
 __all__ = ["ClientBase", "PartialFile"]
+
+C = TypeVar("C", bound="ClientBase")
 
 
 class ClientBase:
     """Settings, repr and URL handling common to :class:`Orthanc` and :class:`AsyncOrthanc`."""
 
     _settings: _core.Settings
+
+    @classmethod
+    def _from_settings(cls: type[C], settings: _core.Settings) -> C:
+        raise NotImplementedError
+
+    def clone(self: C, deep: bool = False) -> C:
+        """A new client with the same settings and its own connection pool.
+
+        The R package's ``clone(deep = FALSE)``. ``deep`` is accepted for
+        that form: a client holds nothing else to copy.
+        """
+        if not isinstance(deep, bool):
+            raise TypeError(f"deep must be True or False, not {deep!r}.")
+        return type(self)._from_settings(self._settings)
 
     @property
     def url(self) -> str:

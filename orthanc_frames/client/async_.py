@@ -19,7 +19,7 @@ from .generated import AsyncOrthancRestMethods
 if TYPE_CHECKING:
     from ..frames import Frames
 
-__all__ = ["AsyncOrthanc"]
+__all__ = ["AsyncOrthanc", "OrthancAsync"]
 
 
 class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
@@ -64,6 +64,16 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         self._http = httpx.AsyncClient(**self._settings.httpx_kwargs(), transport=transport)
         self._capabilities: Capabilities | None = None
         self.retry_count = 0
+
+    @classmethod
+    def _from_settings(cls, settings: _core.Settings) -> AsyncOrthanc:
+        """A client with the settings of another one (its own connection pool)."""
+        client = cls.__new__(cls)
+        client._settings = settings
+        client._http = httpx.AsyncClient(**settings.httpx_kwargs())
+        client._capabilities = None
+        client.retry_count = 0
+        return client
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AsyncOrthanc:
@@ -331,6 +341,10 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+OrthancAsync = AsyncOrthanc
+"""The R package's name of :class:`AsyncOrthanc`."""
 
 
 class _OnLoop:
