@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from . import _core
 
@@ -77,7 +78,14 @@ class ClientBase:
 
     @staticmethod
     def _prepare(route: str, params: _core.Params) -> tuple[str, dict[str, Any] | None]:
-        return _core.normalize_route(route), _normalize_params(params)
+        route = _core.normalize_route(route)
+        query = _normalize_params(params)
+        if query and any("," in str(value) for value in query.values()):
+            # Orthanc splits comma lists (``resources=a,b``) before decoding
+            # them: a ``%2C`` would make one unknown ID. Such a query is
+            # written into the route with its commas kept.
+            return f"{route}?{urlencode(query, doseq=True, safe=',', quote_via=quote)}", None
+        return route, query
 
 
 def _normalize_params(params: _core.Params) -> dict[str, Any] | None:
