@@ -417,3 +417,20 @@ def test_clone_and_the_r_name_of_the_async_client(client: of.Orthanc) -> None:
         twin.close()
     with pytest.raises(TypeError, match="deep"):
         client.clone("yes")  # type: ignore[arg-type]
+
+
+def test_async_raw_verbs_take_cookies_and_file(empty_server: LocalOrthanc, tmp_path: Path) -> None:
+    dicom = _dicom_file(tmp_path / "data", 915)
+
+    async def run() -> tuple[Any, ...]:
+        async with of.AsyncOrthanc(empty_server.url, username=USERNAME, password=PASSWORD) as ac:
+            system = await ac.GET("/system", cookies={"session": "abc"})
+            stored = await ac.POST("/instances", file=dicom, cookies={"s": "1"})
+            again = await ac.post_instances(dicom)
+            with pytest.raises(TypeError, match=r"POST\(route, file=path\)"):
+                await ac.POST("/instances", str(dicom))
+            return system, stored, again, await ac.get_instances(), await ac.num_instances
+
+    system, stored, again, instances, count = asyncio.run(run())
+    assert system["Version"] and stored["ID"] == again["ID"]
+    assert instances == [stored["ID"]] and count == 1

@@ -305,7 +305,6 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         from ..frames import Frames
         from .sync import Orthanc
 
-        await self.get_capabilities()
         on_loop = _OnLoop(self, asyncio.get_running_loop())
         frames = await asyncio.to_thread(
             Frames.load,
@@ -372,7 +371,8 @@ class _OnLoop:
 
     @property
     def capabilities(self) -> Capabilities:
-        return self._client.capabilities
+        capabilities: Capabilities = self._wait(self._client.get_capabilities())
+        return capabilities
 
     def GET(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
         return self._wait(self._client.GET(route, params=params, headers=headers))
