@@ -9,9 +9,12 @@ resources one or more levels down: ``studies_ids``, ``series_ids``,
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .base import Resource, _format
+
+if TYPE_CHECKING:
+    from .instance import Instance
 
 __all__ = ["ParentResource"]
 
@@ -64,7 +67,7 @@ class ParentResource(Resource):
         ]
 
     @property
-    def instances(self) -> list[Any]:
+    def instances(self) -> list[Instance]:
         """Every instance below this resource, with its main tags, in one request."""
         from .instance import Instance
 
