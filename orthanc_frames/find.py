@@ -50,6 +50,8 @@ _RESPONSE_CONTENT = ("MainDicomTags", "Parent", "Labels", "IsStable")
 # What names a resource at each level, top-down: the inputs of its Orthanc ID.
 _IDENTIFIERS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 _PARENT_KEY = {"study": "ParentPatient", "series": "ParentStudy", "instance": "ParentSeries"}
+R_DEFAULT_LIMIT = 1000
+"""At most this many resources with ``retrieve_all_resources=False`` (the R package's default)."""
 # When at most this many parents survive a filter, their children are read
 # parent by parent; above it, one paged find over the whole child level.
 _CHILDREN_PER_PARENT_LIMIT = 8
@@ -86,7 +88,6 @@ def _find_resources(
     extended = client.capabilities.has_extended_find
     requested = _parent_tags_to_request(level) if with_parents and extended else None
     rows: list[dict[str, Any]] = []
-    skipped = 0
     for page in iter_find_pages(
         client,
         level,
@@ -96,15 +97,10 @@ def _find_resources(
         response_content=list(_RESPONSE_CONTENT),
         requested_tags=requested,
         page_size=page_size,
+        since=since,
+        limit=limit,
     ):
-        if skipped < since:
-            drop = min(since - skipped, len(page))
-            skipped += drop
-            page = page[drop:]
         rows.extend(page)
-        if limit is not None and len(rows) >= limit:
-            del rows[limit:]
-            break
     parents: dict[tuple[str, str], Resource] = {}
     return [
         _resource_from_row(client, level, row, lock_children, not extended, parents) for row in rows
@@ -208,9 +204,12 @@ def query_orthanc(
         The resource has all the labels, any of them, or none of them.
     limit : int, optional
         With ``retrieve_all_resources=False``: return at most ``limit``
-        resources. Otherwise the number of rows asked per page.
+        resources (default 1000, as in the R package; the server is asked
+        for no more). Otherwise the number of rows asked per page
+        (default: sized by the pager).
     since : int
-        Skip the first ``since`` matches (in the server's stable order).
+        Skip the first ``since`` matches (in the server's stable order);
+        the server skips them, they are not downloaded.
     retrieve_all_resources : bool
         Return every match from ``since`` on (default), paging as long as
         needed; never truncated by the server's ``LimitFindResults``.
@@ -234,6 +233,8 @@ def query_orthanc(
     if since < 0:
         raise ValueError(f"since must be 0 or more, not {since}.")
     name = _level_name(level)
+    if not retrieve_all_resources and limit is None:
+        limit = R_DEFAULT_LIMIT
     return _find_resources(
         client,
         name,
@@ -247,23 +248,64 @@ def query_orthanc(
     )
 
 
+def _find_level(
+    client: Orthanc,
+    level: str,
+    resource_class: type[R],
+    query: Query | None,
+    labels: Labels | None,
+    labels_constraint: str,
+    limit: int | None,
+    since: int,
+    retrieve_all_resources: bool,
+    lock_children: bool,
+) -> list[R]:
+    found = query_orthanc(
+        client,
+        level,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
+    )
+    return [r for r in found if isinstance(r, resource_class)]
+
+
 def find_patients(
     client: Orthanc,
     query: Query | None = None,
     labels: Labels | None = None,
     labels_constraint: str = "All",
+    limit: int | None = None,
+    since: int = 0,
+    retrieve_all_resources: bool = True,
     lock_children: bool = False,
 ) -> list[Patient]:
-    """Every patient matching ``query`` and ``labels`` (see :func:`query_orthanc`).
+    """Every patient matching ``query`` and ``labels``.
+
+    The arguments after ``labels_constraint`` are those of
+    :func:`query_orthanc`, in its order (the R package passes them on the
+    same way).
 
     Examples
     --------
     >>> of.find_patients(c, {"PatientName": "Dupont*"}, labels=["cohort-a"])  # doctest: +SKIP
     """
-    found = query_orthanc(
-        client, "patient", query, labels, labels_constraint, lock_children=lock_children
+    return _find_level(
+        client,
+        "patient",
+        Patient,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
     )
-    return [r for r in found if isinstance(r, Patient)]
 
 
 def find_studies(
@@ -271,18 +313,29 @@ def find_studies(
     query: Query | None = None,
     labels: Labels | None = None,
     labels_constraint: str = "All",
+    limit: int | None = None,
+    since: int = 0,
+    retrieve_all_resources: bool = True,
     lock_children: bool = False,
 ) -> list[Study]:
-    """Every study matching ``query`` and ``labels`` (see :func:`query_orthanc`).
+    """Every study matching ``query`` and ``labels`` (arguments of :func:`query_orthanc`).
 
     Examples
     --------
     >>> of.find_studies(c, {"StudyDate": "2020*"})  # doctest: +SKIP
     """
-    found = query_orthanc(
-        client, "study", query, labels, labels_constraint, lock_children=lock_children
+    return _find_level(
+        client,
+        "study",
+        Study,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
     )
-    return [r for r in found if isinstance(r, Study)]
 
 
 def find_series(
@@ -290,18 +343,29 @@ def find_series(
     query: Query | None = None,
     labels: Labels | None = None,
     labels_constraint: str = "All",
+    limit: int | None = None,
+    since: int = 0,
+    retrieve_all_resources: bool = True,
     lock_children: bool = False,
 ) -> list[Series]:
-    """Every series matching ``query`` and ``labels`` (see :func:`query_orthanc`).
+    """Every series matching ``query`` and ``labels`` (arguments of :func:`query_orthanc`).
 
     Examples
     --------
     >>> of.find_series(c, {"Modality": "CT"})  # doctest: +SKIP
     """
-    found = query_orthanc(
-        client, "series", query, labels, labels_constraint, lock_children=lock_children
+    return _find_level(
+        client,
+        "series",
+        Series,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
     )
-    return [r for r in found if isinstance(r, Series)]
 
 
 def find_instances(
@@ -309,15 +373,29 @@ def find_instances(
     query: Query | None = None,
     labels: Labels | None = None,
     labels_constraint: str = "All",
+    limit: int | None = None,
+    since: int = 0,
+    retrieve_all_resources: bool = True,
+    lock_children: bool = False,
 ) -> list[Instance]:
-    """Every instance matching ``query`` and ``labels`` (see :func:`query_orthanc`).
+    """Every instance matching ``query`` and ``labels`` (arguments of :func:`query_orthanc`).
 
     Examples
     --------
     >>> of.find_instances(c, {"InstanceNumber": "1"})  # doctest: +SKIP
     """
-    found = query_orthanc(client, "instance", query, labels, labels_constraint)
-    return [r for r in found if isinstance(r, Instance)]
+    return _find_level(
+        client,
+        "instance",
+        Instance,
+        query,
+        labels,
+        labels_constraint,
+        limit,
+        since,
+        retrieve_all_resources,
+        lock_children,
+    )
 
 
 # -- find and filter with predicates ------------------------------------------
@@ -362,7 +440,7 @@ def _load_children(
         if parent_id in by_parent:
             by_parent[str(parent_id)].append(child)
     for parent in parents:
-        parent._set_children(by_parent[parent.id])
+        parent.set_child_resources(by_parent[parent.id])
 
 
 def _find_and_filter(
@@ -386,7 +464,7 @@ def _find_and_filter(
         survivors = _keep(children, filters[depth], workers, progress, f"{child_level} filter")
         chosen = set(map(id, survivors))
         for parent in current:
-            parent._set_children([c for c in parent._children or [] if id(c) in chosen])
+            parent.set_child_resources([c for c in parent._children or [] if id(c) in chosen])
         current = survivors
     for resource in kept:
         resource._remove_empty_children()
@@ -403,8 +481,9 @@ def find_and_filter_patients(
     study_filter: Callable[[Study], bool] | None = None,
     series_filter: Callable[[Series], bool] | None = None,
     instance_filter: Callable[[Instance], bool] | None = None,
-    workers: int | None = None,
     progress: bool | None = None,
+    *,
+    workers: int | None = None,
 ) -> list[Patient]:
     """Patients whose tree passes Python predicates, with only the passing children.
 
@@ -421,10 +500,10 @@ def find_and_filter_patients(
     patient_filter, study_filter, series_filter, instance_filter : callable, optional
         ``f(resource) -> bool``. Resources come with their main tags, so
         predicates on them cost no request (``lambda s: s.modality == "CT"``).
-    workers : int, optional
-        Predicates run at once (default 4, at most the client's pool size).
     progress : bool, optional
         Show progress bars (default: in notebooks and terminals).
+    workers : int, optional
+        Predicates run at once (default 4, at most the client's pool size).
 
     Returns
     -------
@@ -456,8 +535,9 @@ def find_and_filter_studies(
     study_filter: Callable[[Study], bool] | None = None,
     series_filter: Callable[[Series], bool] | None = None,
     instance_filter: Callable[[Instance], bool] | None = None,
-    workers: int | None = None,
     progress: bool | None = None,
+    *,
+    workers: int | None = None,
 ) -> list[Study]:
     """Studies whose tree passes the predicates (see :func:`find_and_filter_patients`)."""
     found = _find_and_filter(
@@ -474,8 +554,9 @@ def find_and_filter_series(
     client: Orthanc,
     series_filter: Callable[[Series], bool] | None = None,
     instance_filter: Callable[[Instance], bool] | None = None,
-    workers: int | None = None,
     progress: bool | None = None,
+    *,
+    workers: int | None = None,
 ) -> list[Series]:
     """Series whose instances pass the predicates (see :func:`find_and_filter_patients`)."""
     found = _find_and_filter(
@@ -487,8 +568,9 @@ def find_and_filter_series(
 def find_and_filter_instances(
     client: Orthanc,
     instance_filter: Callable[[Instance], bool] | None = None,
-    workers: int | None = None,
     progress: bool | None = None,
+    *,
+    workers: int | None = None,
 ) -> list[Instance]:
     """Instances passing the predicate (see :func:`find_and_filter_patients`)."""
     found = _find_and_filter(

@@ -38,9 +38,18 @@ OUTPUT_PATH = REPO_ROOT / "orthanc_frames" / "client" / "generated.py"
 
 HTTP_VERBS = ("get", "post", "put", "delete")
 BODY_VERBS = frozenset({"post", "put"})
-# Keyword-only arguments every generated method may take; a path parameter
-# with one of these names gets a trailing underscore instead.
-RESERVED_ARGUMENTS = frozenset({"self", "params", "json", "data", "headers"})
+# Arguments every generated method may take; a path parameter with one of
+# these names gets a trailing underscore instead.
+RESERVED_ARGUMENTS = frozenset({"self", "params", "json", "data", "headers", "file"})
+# Raw bodies that are DICOM files: such routes also take ``file=`` (a path
+# whose bytes are sent), as in the R package.
+FILE_MEDIA = frozenset({"application/dicom", "application/zip"})
+# The R package's generated signature differs from the spec-derived rule
+# (see ``r_positional_arguments``) for these operations only.
+R_POSITIONAL_OVERRIDES: dict[str, tuple[str, ...]] = {
+    # The spec documents no body; R sends the flag as its ``json`` argument.
+    "put_patients_id_protected": ("json",),
+}
 # Path parameters whose value is itself a slash-separated path
 # (``/instances/{id}/content/{path}``): their '/' must reach the server as is.
 SUBPATH_PARAMETERS = frozenset({"path"})
@@ -76,6 +85,16 @@ class PathParameter:
 
 
 @dataclass(frozen=True)
+class QueryArgument:
+    """A required query parameter of a route, taken as its own argument (as in R)."""
+
+    spec_name: str
+    argument: str
+    description: str
+    comma_list: bool
+
+
+@dataclass(frozen=True)
 class Operation:
     """One (verb, route) pair of the spec with everything a method needs."""
 
@@ -88,6 +107,74 @@ class Operation:
     @property
     def takes_body(self) -> bool:
         return self.verb in BODY_VERBS
+
+    @property
+    def _content(self) -> dict[str, Any]:
+        content: dict[str, Any] = self.spec.get("requestBody", {}).get("content", {})
+        return content
+
+    @property
+    def takes_file(self) -> bool:
+        """Whether the raw body is a DICOM file or ZIP (then ``file=`` is accepted)."""
+        raw = [m for m in self._content if not _is_json_media(m)]
+        return bool(raw) and all(m in FILE_MEDIA for m in raw)
+
+    @property
+    def query_arguments(self) -> tuple[QueryArgument, ...]:
+        """The required query parameters, each its own argument after the path ones."""
+        taken = {p.argument for p in self.path_parameters}
+        arguments = []
+        for parameter in _parameters_of(self.spec, "query"):
+            if not parameter.get("required"):
+                continue
+            argument = python_argument(parameter["name"])
+            if argument in taken:
+                raise SpecError(f"{self.verb.upper()} {self.route}: {argument!r} is taken twice.")
+            description = parameter.get("description", "")
+            arguments.append(
+                QueryArgument(
+                    spec_name=parameter["name"],
+                    argument=argument,
+                    description=description,
+                    comma_list="comma separated list" in description.lower(),
+                )
+            )
+        return tuple(arguments)
+
+    def r_positional_arguments(self) -> tuple[str, ...]:
+        """The optional arguments the R package takes by position, in its order.
+
+        Derived from the spec as the R package's generator does: ``params``
+        when the route has optional query parameters, ``headers`` when it
+        documents headers, ``json`` for a JSON body, ``file`` for a DICOM
+        body and ``data`` for another raw body.
+        """
+        if self.method_name in R_POSITIONAL_OVERRIDES:
+            return R_POSITIONAL_OVERRIDES[self.method_name]
+        arguments: list[str] = []
+        if any(not p.get("required") for p in _parameters_of(self.spec, "query")):
+            arguments.append("params")
+        if _parameters_of(self.spec, "header"):
+            arguments.append("headers")
+        if self.takes_body:
+            if any(_is_json_media(m) for m in self._content):
+                arguments.append("json")
+            if self.takes_file:
+                arguments.append("file")
+            elif any(not _is_json_media(m) for m in self._content):
+                arguments.append("data")
+        return tuple(arguments)
+
+    def optional_arguments(self) -> tuple[str, ...]:
+        """Every optional argument: R's positional ones first, then the keyword-only ones."""
+        every = ["params"]
+        if self.takes_body:
+            every += ["json", "data"]
+            if self.takes_file:
+                every.append("file")
+        every.append("headers")
+        positional = self.r_positional_arguments()
+        return positional + tuple(name for name in every if name not in positional)
 
 
 # --------------------------------------------------------------------------- naming
@@ -361,25 +448,43 @@ def docstring_lines(operation: Operation) -> list[str]:
             text += " Its '/' separators are kept; other characters are URL-quoted."
         lines += _wrap(text, indent)
 
-    lines.append("params : Mapping[str, Any], optional")
-    query = _parameters_of(spec, "query")
-    if query:
-        lines += [*_wrap("Query parameters. Documented ones:", indent), ""]
-        lines += _documented_parameters(query, indent)
-    else:
-        lines += _wrap("Query parameters. The spec documents none for this route.", indent)
+    for argument in operation.query_arguments:
+        type_name = "str or list of str" if argument.comma_list else "str"
+        lines.append(f"{argument.argument} : {type_name}, optional")
+        text = _sentence(argument.description) or f"Value of ``{argument.spec_name}``."
+        text += f" Sent as the query parameter ``{argument.spec_name}``"
+        text += " (a list is joined by commas)." if argument.comma_list else "."
+        lines += _wrap(text, indent)
 
-    if operation.takes_body:
-        json_lines, data_lines = _body_lines(operation)
-        lines += json_lines + data_lines
-
-    lines.append("headers : Mapping[str, str], optional")
-    header_parameters = _parameters_of(spec, "header")
-    if header_parameters:
-        lines += [*_wrap("Extra HTTP headers. Documented ones:", indent), ""]
-        lines += _documented_parameters(header_parameters, indent)
-    else:
-        lines += _wrap("Extra HTTP headers for this request.", indent)
+    json_lines, data_lines = _body_lines(operation) if operation.takes_body else ([], [])
+    for name in operation.optional_arguments():
+        if name == "params":
+            lines.append("params : Mapping[str, Any], optional")
+            query = [p for p in _parameters_of(spec, "query") if not p.get("required")]
+            if query:
+                lines += [*_wrap("Query parameters. Documented ones:", indent), ""]
+                lines += _documented_parameters(query, indent)
+            else:
+                lines += _wrap("Query parameters. The spec documents none for this route.", indent)
+        elif name == "json":
+            lines += json_lines
+        elif name == "data":
+            lines += data_lines
+        elif name == "file":
+            lines.append("file : str or os.PathLike, optional")
+            lines += _wrap(
+                "Path of a file whose bytes are the raw body (as the R package's "
+                "``file``), instead of ``data``.",
+                indent,
+            )
+        elif name == "headers":
+            lines.append("headers : Mapping[str, str], optional")
+            header_parameters = _parameters_of(spec, "header")
+            if header_parameters:
+                lines += [*_wrap("Extra HTTP headers. Documented ones:", indent), ""]
+                lines += _documented_parameters(header_parameters, indent)
+            else:
+                lines += _wrap("Extra HTTP headers for this request.", indent)
 
     lines += ["", "Returns", "-------", *_returns_lines(spec)]
     return [line.rstrip() for line in lines]
@@ -401,20 +506,53 @@ def _route_expression(operation: Operation) -> str:
 
     def replace(match: re.Match[str]) -> str:
         parameter = by_field[match.group(1)]
-        quote_function = "_quote_subpath" if parameter.keeps_slashes else "_quote_segment"
+        quote_function = "_quote_subpath" if parameter.keeps_slashes else "quote_segment"
         return f"{{{quote_function}({parameter.argument})}}"
 
     return "f" + json.dumps(TEMPLATE_FIELD.sub(replace, operation.route))
 
 
+_ANNOTATIONS = {
+    "params": "Params",
+    "headers": "Headers",
+    "json": "Any",
+    "data": "Body",
+    "file": "FilePath",
+}
+
+
 def _signature(operation: Operation) -> str:
     arguments = ["self"]
     arguments += [f"{p.argument}: {p.annotation}" for p in operation.path_parameters]
-    arguments += ["*", "params: Params = None"]
-    if operation.takes_body:
-        arguments += ["json: Any = None", "data: Body = None"]
-    arguments.append("headers: Headers = None")
+    arguments += [
+        f"{q.argument}: {'str | Sequence[Any] | None' if q.comma_list else 'str | None'} = None"
+        for q in operation.query_arguments
+    ]
+    positional = operation.r_positional_arguments()
+    for name in operation.optional_arguments():
+        if name not in positional and "*" not in arguments:
+            arguments.append("*")
+        arguments.append(f"{name}: {_ANNOTATIONS[name]} = None")
     return ", ".join(arguments)
+
+
+def _prologue(operation: Operation) -> str:
+    """Statements that fold the R-style arguments into ``params`` and ``data``."""
+    lines = []
+    if operation.query_arguments:
+        values = ", ".join(
+            f"{json.dumps(q.spec_name)}: "
+            + (
+                f"comma_list({q.argument}, {json.dumps(q.argument)})"
+                if q.comma_list
+                else q.argument
+            )
+            for q in operation.query_arguments
+        )
+        lines.append(f"        params = with_query(params, **{{{values}}})\n")
+    if operation.takes_file:
+        lines.append("        data = file_body(file, data)\n")
+    return "".join(lines)
 
 
 def method_source(operation: Operation, *, asynchronous: bool) -> str:
@@ -425,6 +563,7 @@ def method_source(operation: Operation, *, asynchronous: bool) -> str:
     return (
         f"    {define} {operation.method_name}({_signature(operation)}) -> Any:\n"
         + _docstring_source(docstring_lines(operation), " " * 8)
+        + _prologue(operation)
         + f"        return {call}({json.dumps(operation.verb.upper())}, "
         f"{_route_expression(operation)}, params=params, {body_arguments}headers=headers)\n"
     )
@@ -442,17 +581,32 @@ when this file is stale.
 client classes provide ``_request``. Method names are ``{{verb}}_{{path}}``
 with ``{{id}}`` -> ``id`` and '/', '-', '.' -> '_' (as in the R package
 ``orthanc`` and pyorthanc). Path parameters are positional, in route order,
-and URL-quoted; ``params``, ``json``, ``data`` and ``headers`` are
-keyword-only, ``json`` and ``data`` on POST and PUT only.
+and URL-quoted (with the client core's ``quote_segment``). Then come the
+arguments the R package takes by position, in its order (required query
+parameters such as ``resources`` or ``level``, and ``params``, ``headers``,
+``json``, ``file`` or ``data`` where the route documents them); the other
+ones of ``params``, ``json``, ``data`` and ``headers`` are keyword-only
+(``json`` and ``data`` on POST and PUT only). Routes whose body is a DICOM
+file also take ``file=``, a path whose bytes are sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
-from urllib.parse import quote
 
-__all__ = ["OPERATIONS", "AsyncOrthancRestMethods", "Body", "Headers", "OrthancRestMethods", "Params"]
+from ._core import comma_list, file_body, quote_segment, with_query
+
+__all__ = [
+    "OPERATIONS",
+    "AsyncOrthancRestMethods",
+    "Body",
+    "FilePath",
+    "Headers",
+    "OrthancRestMethods",
+    "Params",
+]
 
 Params: TypeAlias = Mapping[str, Any] | None
 """Query parameters of a request."""
@@ -460,16 +614,13 @@ Headers: TypeAlias = Mapping[str, str] | None
 """Extra HTTP headers of a request."""
 Body: TypeAlias = bytes | None
 """Raw request body."""
-
-
-def _quote_segment(value: object) -> str:
-    """Quote ``value`` as one path segment: '/' and every reserved character escaped."""
-    return quote(str(value), safe="")
+FilePath: TypeAlias = str | os.PathLike[str] | None
+"""Path of a file whose bytes are the request body."""
 
 
 def _quote_subpath(value: object) -> str:
-    """Quote ``value`` as a sub-path: '/' kept, every other reserved character escaped."""
-    return quote(str(value), safe="/")
+    """Quote ``value`` as a sub-path: each '/'-separated part as one segment."""
+    return "/".join(quote_segment(part) for part in str(value).split("/"))
 
 
 '''

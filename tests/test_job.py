@@ -99,7 +99,8 @@ def test_wait_returns_the_content_and_typed_fields(
     assert job.completion_time >= job.creation_time
     assert isinstance(job.effective_runtime, dt.timedelta)
     assert isinstance(job.timestamp, dt.datetime)
-    assert job.error is None and job.error_details is None
+    assert job.error == 0 and not job.error and job.error.description == "Success"
+    assert job.error_details is None
     assert job == of.Job(job.id, client) and len({job, of.Job(job.id, client)}) == 1
     assert "Success" in repr(job) and job.id in job._repr_html_()
 
@@ -122,7 +123,7 @@ def test_failure_raises_with_orthanc_details(client: of.Orthanc) -> None:
     assert failed.error.details  # Orthanc says which association failed
     assert job.id in str(failed) and failed.error.details in str(failed)
     assert job.state is of.JobState.FAILURE
-    assert job.error == failed.error
+    assert job.error == failed.error and job.error  # an int: Orthanc's ErrorCode, as in R
     assert job.error_details == failed.error.details
 
 

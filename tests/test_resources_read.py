@@ -172,13 +172,14 @@ def test_instance_content(client: of.Orthanc, cohort_dir: Any) -> None:
 
 def test_statistics_modules_and_shared_tags(client: of.Orthanc) -> None:
     series = of.find_series(client)[0]
-    assert series.statistics()["CountInstances"] == 4
+    assert series.statistics["CountInstances"] == 4
     study = series.parent_study
     assert study.get_module(simplify=True)["StudyInstanceUID"] == study.uid
     assert study.get_patient_module(simplify=True)["PatientID"] == study.parent_patient.patient_id
     assert series.get_shared_tags(simplify=True)["Modality"] == series.modality
     assert series.get_shared_tags(short=True)["0008,0060"] == series.modality
-    assert series.get_shared_tags()["0008,0060"]["Value"] == series.modality
+    assert series.get_shared_tags(simplify=False)["0008,0060"]["Value"] == series.modality
+    assert series.get_shared_tags() == series.shared_tags  # simplified, as in R
     assert series.shared_tags["SeriesInstanceUID"] == series.uid
     with pytest.raises(ValueError, match="simplify and short"):
         series.get_module(simplify=True, short=True)

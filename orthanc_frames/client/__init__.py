@@ -9,7 +9,7 @@ one route builder :func:`route` and the name rules of :mod:`.names`.
 from __future__ import annotations
 
 from ._core import InsecureTLSWarning, route
-from .async_ import AsyncOrthanc
+from .async_ import AsyncOrthanc, OrthancAsync
 from .capabilities import Capabilities
 from .errors import (
     BadRequest,
@@ -38,6 +38,7 @@ __all__ = [
     "InsecureTLSWarning",
     "NotFound",
     "Orthanc",
+    "OrthancAsync",
     "OrthancError",
     "OutcomeUnknown",
     "ServerError",

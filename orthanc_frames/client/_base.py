@@ -5,17 +5,34 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 from . import _core
 
 __all__ = ["ClientBase", "PartialFile"]
+
+C = TypeVar("C", bound="ClientBase")
 
 
 class ClientBase:
     """Settings, repr and URL handling common to :class:`Orthanc` and :class:`AsyncOrthanc`."""
 
     _settings: _core.Settings
+
+    @classmethod
+    def _from_settings(cls: type[C], settings: _core.Settings) -> C:
+        raise NotImplementedError
+
+    def clone(self: C, deep: bool = False) -> C:
+        """A new client with the same settings and its own connection pool.
+
+        The R package's ``clone(deep = FALSE)``. ``deep`` is accepted for
+        that form: a client holds nothing else to copy.
+        """
+        if not isinstance(deep, bool):
+            raise TypeError(f"deep must be True or False, not {deep!r}.")
+        return type(self)._from_settings(self._settings)
 
     @property
     def url(self) -> str:
@@ -61,7 +78,14 @@ class ClientBase:
 
     @staticmethod
     def _prepare(route: str, params: _core.Params) -> tuple[str, dict[str, Any] | None]:
-        return _core.normalize_route(route), _normalize_params(params)
+        route = _core.normalize_route(route)
+        query = _normalize_params(params)
+        if query and any("," in str(value) for value in query.values()):
+            # Orthanc splits comma lists (``resources=a,b``) before decoding
+            # them: a ``%2C`` would make one unknown ID. Such a query is
+            # written into the route with its commas kept.
+            return f"{route}?{urlencode(query, doseq=True, safe=',', quote_via=quote)}", None
+        return route, query
 
 
 def _normalize_params(params: _core.Params) -> dict[str, Any] | None:

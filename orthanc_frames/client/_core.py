@@ -685,3 +685,110 @@ def log_request(method: str, route: str, status: int | str, elapsed_ms: float) -
     """Log one request at DEBUG: method, route, status and time; never headers."""
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("%s %s -> %s (%.1f ms)", method, route, status, elapsed_ms)
+
+
+# -- the seed's request arguments: file=, cookies=, comma lists ---------------
+
+_HTTP_VERBS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
+
+
+def file_body(file: str | os.PathLike[str] | None, data: Any) -> Any:
+    """The raw body of a request given ``file=`` (a path whose bytes are sent) or ``data=``.
+
+    Raises
+    ------
+    TypeError
+        When ``file`` is not a path, or both ``file`` and ``data`` are given.
+    ValueError
+        When ``file`` names no readable file.
+    """
+    if file is None:
+        return data
+    if data is not None:
+        raise TypeError("Give file= (a path whose bytes are sent) or data= (the bytes), not both.")
+    if not isinstance(file, (str, os.PathLike)):
+        raise TypeError(
+            f"file must be a path (str or os.PathLike) whose bytes are sent, not "
+            f"{type(file).__name__}; send bytes with data=."
+        )
+    path = os.fspath(file)
+    if not os.path.isfile(path):
+        raise ValueError(f"file={path!r} names no file; give the path of a DICOM or ZIP file.")
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def refuse_path_as_json(verb: str, json: Any) -> None:
+    """Refuse a path given where the JSON body goes (the seed's ``POST(route, file)``).
+
+    In the R package the second argument of ``POST``/``PUT`` is ``file``;
+    here it is ``json``. A path there would be sent as a JSON string, so it
+    is refused before anything is sent, with the Python way in the message.
+    """
+    if isinstance(json, os.PathLike) or (
+        isinstance(json, str) and json and len(json) < 4096 and os.path.isfile(json)
+    ):
+        raise TypeError(
+            f"{verb}'s second argument is the JSON body, and {os.fspath(json)!r} is a file: "
+            f"to send the file's bytes, call {verb}(route, file=path) (the R package's "
+            f"{verb}(route, file)); to send the text as JSON, pass json=str(...) of "
+            "something that is not a file name."
+        )
+
+
+def refuse_verb_as_route(route: Any) -> None:
+    """Refuse the seed's ``stream(method, route)`` order (``stream(route, path)`` here)."""
+    if isinstance(route, str) and route.upper() in _HTTP_VERBS:
+        raise TypeError(
+            f"stream() takes the route first and the file to write second: "
+            f"stream(route, path, method={route.upper()!r}), not the R package's "
+            f"stream({route!r}, route)."
+        )
+
+
+def with_cookies(headers: Headers, cookies: Mapping[str, str] | None) -> Headers:
+    """``headers`` with a ``Cookie`` header holding ``cookies`` (added to any given)."""
+    if not cookies:
+        return headers
+    if not isinstance(cookies, Mapping):
+        raise TypeError(
+            f"cookies must be a mapping of name to value, not {type(cookies).__name__}."
+        )
+    pairs = []
+    for name, value in cookies.items():
+        text = f"{name}={value}"
+        if any(c in text for c in ";\r\n") or not str(name):
+            raise ValueError(f"cookie {name!r} = {value!r} cannot be sent in a Cookie header.")
+        pairs.append(text)
+    merged = dict(headers or {})
+    existing = next((k for k in merged if k.lower() == "cookie"), None)
+    if existing is not None:
+        pairs.insert(0, merged.pop(existing))
+    merged["Cookie"] = "; ".join(pairs)
+    return merged
+
+
+def comma_list(values: Any, name: str) -> str | None:
+    """A query value listing IDs, as Orthanc wants it (``a,b,c``).
+
+    Accepts one ID, an already comma-separated string, resource objects
+    (anything with an ``.id``) or an iterable of either.
+    """
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return values
+    items = [values] if hasattr(values, "id") else list(values)
+    ids = [item if isinstance(item, str) else getattr(item, "id", None) for item in items]
+    named = [i for i in ids if isinstance(i, str) and i]
+    if not named or len(named) != len(ids):
+        raise ValueError(f"{name} must name Orthanc IDs (strings or resources), got {values!r}.")
+    return ",".join(named)
+
+
+def with_query(params: Params, **values: Any) -> Params:
+    """``params`` with the given query values added (``None`` values are left out)."""
+    given = {key: value for key, value in values.items() if value is not None}
+    if not given:
+        return params
+    return {**(params or {}), **given}

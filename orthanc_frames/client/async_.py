@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -16,7 +16,10 @@ from ._base import ClientBase, PartialFile
 from .capabilities import Capabilities
 from .generated import AsyncOrthancRestMethods
 
-__all__ = ["AsyncOrthanc"]
+if TYPE_CHECKING:
+    from ..frames import Frames
+
+__all__ = ["AsyncOrthanc", "OrthancAsync"]
 
 
 class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
@@ -61,6 +64,16 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         self._http = httpx.AsyncClient(**self._settings.httpx_kwargs(), transport=transport)
         self._capabilities: Capabilities | None = None
         self.retry_count = 0
+
+    @classmethod
+    def _from_settings(cls, settings: _core.Settings) -> AsyncOrthanc:
+        """A client with the settings of another one (its own connection pool)."""
+        client = cls.__new__(cls)
+        client._settings = settings
+        client._http = httpx.AsyncClient(**settings.httpx_kwargs())
+        client._capabilities = None
+        client.retry_count = 0
+        return client
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AsyncOrthanc:
@@ -123,9 +136,14 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         await asyncio.sleep(delay)
 
     async def GET(
-        self, route: str, params: _core.Params = None, headers: _core.Headers = None
+        self,
+        route: str,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> Any:
         """``GET route``: parsed JSON, ``str`` for text, ``bytes`` otherwise."""
+        headers = _core.with_cookies(headers, cookies)
         return await self._request("GET", route, params=params, headers=headers)
 
     async def POST(
@@ -135,8 +153,15 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         data: bytes | str | None = None,
         params: _core.Params = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
+        *,
+        file: str | os.PathLike[str] | None = None,
     ) -> Any:
-        """``POST route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        """``POST route`` with a JSON body (``json=``), raw bytes (``data=``) or a file's bytes
+        (``file=``); see :meth:`Orthanc.POST`."""
+        _core.refuse_path_as_json("POST", json)
+        data = _core.file_body(file, data)
+        headers = _core.with_cookies(headers, cookies)
         return await self._request(
             "POST", route, params=params, json=json, data=data, headers=headers
         )
@@ -148,16 +173,28 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         data: bytes | str | None = None,
         params: _core.Params = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
+        *,
+        file: str | os.PathLike[str] | None = None,
     ) -> Any:
-        """``PUT route`` with a JSON body (``json=``) or raw bytes (``data=``)."""
+        """``PUT route`` with a JSON body (``json=``), raw bytes (``data=``) or a file's bytes
+        (``file=``); see :meth:`Orthanc.PUT`."""
+        _core.refuse_path_as_json("PUT", json)
+        data = _core.file_body(file, data)
+        headers = _core.with_cookies(headers, cookies)
         return await self._request(
             "PUT", route, params=params, json=json, data=data, headers=headers
         )
 
     async def DELETE(
-        self, route: str, params: _core.Params = None, headers: _core.Headers = None
+        self,
+        route: str,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> Any:
         """``DELETE route``."""
+        headers = _core.with_cookies(headers, cookies)
         return await self._request("DELETE", route, params=params, headers=headers)
 
     async def stream(
@@ -169,11 +206,14 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         params: _core.Params = None,
         json: Any = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
         chunk_size: int = 1 << 20,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Path:
         """Write the answer's body to ``path`` without holding it in memory
         (see :meth:`Orthanc.stream`)."""
+        _core.refuse_verb_as_route(route)
+        headers = _core.with_cookies(headers, cookies)
         method = method.upper()
         route, query = self._prepare(route, params)
         attempt = 0
@@ -233,6 +273,81 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         return self._capabilities
 
     @property
+    def api_version(self) -> Coroutine[Any, Any, int]:
+        """The REST API version of the server: ``await ac.api_version``."""
+        return self._api_version()
+
+    async def _api_version(self) -> int:
+        return (await self.get_capabilities()).api_version
+
+    async def _count(self, field: str) -> int:
+        return int((await self.GET("/statistics"))[field])
+
+    @property
+    def num_patients(self) -> Coroutine[Any, Any, int]:
+        """How many patients the server stores now: ``await ac.num_patients``."""
+        return self._count("CountPatients")
+
+    @property
+    def num_studies(self) -> Coroutine[Any, Any, int]:
+        """How many studies the server stores now: ``await ac.num_studies``."""
+        return self._count("CountStudies")
+
+    @property
+    def num_series(self) -> Coroutine[Any, Any, int]:
+        """How many series the server stores now: ``await ac.num_series``."""
+        return self._count("CountSeries")
+
+    @property
+    def num_instances(self) -> Coroutine[Any, Any, int]:
+        """How many instances the server stores now: ``await ac.num_instances``."""
+        return self._count("CountInstances")
+
+    async def frames(
+        self,
+        query: Mapping[str, Any] | None = None,
+        labels: Sequence[str] | str | None = None,
+        labels_constraint: str = "All",
+        tags: Mapping[str, Iterable[str]] | None = None,
+        levels: Iterable[str] = ("patient", "study", "series", "instance"),
+        workers: int = 8,
+        progress: bool | None = None,
+        **kwargs: Any,
+    ) -> Frames:
+        """This server as four linked pandas DataFrames: ``f = await ac.frames(...)``.
+
+        The same frames as :meth:`Orthanc.frames` (same arguments, same
+        loader): the loader runs in a worker thread and every request it
+        makes runs on this client's event loop, its pages fetched at once
+        (``workers`` of them), so the loop stays free meanwhile. The frames
+        keep a blocking :class:`Orthanc` with this client's settings for
+        what comes later (lazy levels, ``refresh()``, ``df.orthanc``
+        actions).
+
+        Returns
+        -------
+        orthanc_frames.Frames
+        """
+        from ..frames import Frames
+        from .sync import Orthanc
+
+        on_loop = _OnLoop(self, asyncio.get_running_loop())
+        frames = await asyncio.to_thread(
+            Frames.load,
+            on_loop,
+            query=query,
+            labels=labels,
+            labels_constraint=labels_constraint,
+            tags=tags,
+            levels=levels,
+            workers=workers,
+            progress=progress,
+            **kwargs,
+        )
+        frames.client = Orthanc._from_settings(self._settings)
+        return frames
+
+    @property
     def capabilities(self) -> Capabilities:
         """The capabilities, once :meth:`get_capabilities` has read them."""
         if self._capabilities is None:
@@ -258,6 +373,45 @@ def _plugins_unread() -> list[str]:
         "AsyncOrthanc reads the plugin list on request: call "
         "`await client.get_capabilities(plugins=True)` first."
     )
+
+
+OrthancAsync = AsyncOrthanc
+"""The R package's name of :class:`AsyncOrthanc`."""
+
+
+class _OnLoop:
+    """A blocking face of an :class:`AsyncOrthanc` for code in a worker thread.
+
+    Each request is run on the client's event loop and waited for by the
+    calling thread, so blocking code (the frames loader, its thread pool of
+    pages) sends its requests through the async client, at once.
+    """
+
+    def __init__(self, client: AsyncOrthanc, loop: asyncio.AbstractEventLoop) -> None:
+        self._client = client
+        self._loop = loop
+
+    def _wait(self, request: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(request, self._loop).result()
+
+    @property
+    def url(self) -> str:
+        return self._client.url
+
+    @property
+    def pool_size(self) -> int:
+        return self._client.pool_size
+
+    @property
+    def capabilities(self) -> Capabilities:
+        capabilities: Capabilities = self._wait(self._client.get_capabilities())
+        return capabilities
+
+    def GET(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
+        return self._wait(self._client.GET(route, params=params, headers=headers))
+
+    def POST(self, route: str, json: Any = None, **keywords: Any) -> Any:
+        return self._wait(self._client.POST(route, json, **keywords))
 
 
 def _ms(started: float) -> float:

@@ -9,20 +9,28 @@ when this file is stale.
 client classes provide ``_request``. Method names are ``{verb}_{path}``
 with ``{id}`` -> ``id`` and '/', '-', '.' -> '_' (as in the R package
 ``orthanc`` and pyorthanc). Path parameters are positional, in route order,
-and URL-quoted; ``params``, ``json``, ``data`` and ``headers`` are
-keyword-only, ``json`` and ``data`` on POST and PUT only.
+and URL-quoted (with the client core's ``quote_segment``). Then come the
+arguments the R package takes by position, in its order (required query
+parameters such as ``resources`` or ``level``, and ``params``, ``headers``,
+``json``, ``file`` or ``data`` where the route documents them); the other
+ones of ``params``, ``json``, ``data`` and ``headers`` are keyword-only
+(``json`` and ``data`` on POST and PUT only). Routes whose body is a DICOM
+file also take ``file=``, a path whose bytes are sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
-from urllib.parse import quote
+
+from ._core import comma_list, file_body, quote_segment, with_query
 
 __all__ = [
     "OPERATIONS",
     "AsyncOrthancRestMethods",
     "Body",
+    "FilePath",
     "Headers",
     "OrthancRestMethods",
     "Params",
@@ -34,16 +42,13 @@ Headers: TypeAlias = Mapping[str, str] | None
 """Extra HTTP headers of a request."""
 Body: TypeAlias = bytes | None
 """Raw request body."""
-
-
-def _quote_segment(value: object) -> str:
-    """Quote ``value`` as one path segment: '/' and every reserved character escaped."""
-    return quote(str(value), safe="")
+FilePath: TypeAlias = str | os.PathLike[str] | None
+"""Path of a file whose bytes are the request body."""
 
 
 def _quote_subpath(value: object) -> str:
-    """Quote ``value`` as a sub-path: '/' kept, every other reserved character escaped."""
-    return quote(str(value), safe="/")
+    """Quote ``value`` as a sub-path: each '/'-separated part as one segment."""
+    return "/".join(quote_segment(part) for part in str(value).split("/"))
 
 
 class OrthancRestMethods:
@@ -62,7 +67,7 @@ class OrthancRestMethods:
         """Send one request and return the decoded answer (provided by the client)."""
         raise NotImplementedError
 
-    def get_changes(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_changes(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List changes.
 
         Whenever Orthanc receives a new DICOM instance, this event is recorded in the so-called
@@ -137,7 +142,7 @@ class OrthancRestMethods:
         """
         return self._request("DELETE", "/changes", params=params, headers=headers)
 
-    def get_exports(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_exports(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List exports.
 
         For medical traceability, Orthanc can be configured to store a log of all the resources
@@ -188,7 +193,7 @@ class OrthancRestMethods:
         """
         return self._request("DELETE", "/exports", params=params, headers=headers)
 
-    def get_instances(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_instances(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List the available instances.
 
         List the Orthanc identifiers of all the available DICOM instances.
@@ -241,7 +246,13 @@ class OrthancRestMethods:
         return self._request("GET", "/instances", params=params, headers=headers)
 
     def post_instances(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self,
+        file: FilePath = None,
+        *,
+        params: Params = None,
+        json: Any = None,
+        data: Body = None,
+        headers: Headers = None,
     ) -> Any:
         """Upload DICOM instances.
 
@@ -249,6 +260,9 @@ class OrthancRestMethods:
 
         Parameters
         ----------
+        file : str or os.PathLike, optional
+            Path of a file whose bytes are the raw body (as the R package's ``file``), instead
+            of ``data``.
         params : Mapping[str, Any], optional
             Query parameters. The spec documents none for this route.
         json : Any, optional
@@ -278,11 +292,12 @@ class OrthancRestMethods:
                   "Status": "Success"
                 }
         """
+        data = file_body(file, data)
         return self._request(
             "POST", "/instances", params=params, json=json, data=data, headers=headers
         )
 
-    def get_instances_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_instances_id(self, id: str, params: Params = None, *, headers: Headers = None) -> Any:
         """Get information about some instance.
 
         Get detailed information about the DICOM instance whose Orthanc identifier is provided
@@ -333,7 +348,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}", params=params, headers=headers
         )
 
     def delete_instances_id(
@@ -361,15 +376,15 @@ class OrthancRestMethods:
             it is often empty).
         """
         return self._request(
-            "DELETE", f"/instances/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/instances/{quote_segment(id)}", params=params, headers=headers
         )
 
     def post_instances_id_anonymize(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -385,8 +400,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the instance of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -422,6 +435,8 @@ class OrthancRestMethods:
               supported as well).
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -434,7 +449,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/anonymize",
+            f"/instances/{quote_segment(id)}/anonymize",
             params=params,
             json=json,
             data=data,
@@ -442,7 +457,7 @@ class OrthancRestMethods:
         )
 
     def get_instances_id_attachments(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List attachments.
 
@@ -474,11 +489,11 @@ class OrthancRestMethods:
                 ]
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/attachments", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/attachments", params=params, headers=headers
         )
 
     def get_instances_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """List operations on attachments.
 
@@ -494,13 +509,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -525,7 +540,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -534,11 +549,11 @@ class OrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set attachment.
 
@@ -554,19 +569,19 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``application/octet-stream``: Binary data containing the attachment.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, if this is not the first time this
               attachment is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``application/octet-stream``: Binary data containing the attachment.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -575,7 +590,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -583,7 +598,7 @@ class OrthancRestMethods:
         )
 
     def delete_instances_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete attachment.
 
@@ -599,14 +614,14 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -616,7 +631,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -662,7 +677,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compress",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/compress",
             params=params,
             json=json,
             data=data,
@@ -670,7 +685,7 @@ class OrthancRestMethods:
         )
 
     def get_instances_id_attachments_name_compressed_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment (no decompression).
 
@@ -706,13 +721,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-data",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-data",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_attachments_name_compressed_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment on disk.
 
@@ -728,13 +743,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -743,13 +758,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-md5",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-md5",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_attachments_name_compressed_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment on disk.
 
@@ -765,13 +780,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -780,13 +795,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-size",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-size",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_attachments_name_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment.
 
@@ -821,13 +836,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/data",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/data",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_attachments_name_info(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get info about the attachment.
 
@@ -842,13 +857,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -869,13 +884,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/info",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/info",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_attachments_name_is_compressed(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Is attachment compressed?
 
@@ -890,13 +905,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -906,13 +921,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/is-compressed",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/is-compressed",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_attachments_name_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment.
 
@@ -927,13 +942,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -942,13 +957,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/md5",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/md5",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_attachments_name_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment.
 
@@ -963,13 +978,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -978,7 +993,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/size",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/size",
             params=params,
             headers=headers,
         )
@@ -1024,7 +1039,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/uncompress",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/uncompress",
             params=params,
             json=json,
             data=data,
@@ -1071,7 +1086,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/verify-md5",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/verify-md5",
             params=params,
             json=json,
             data=data,
@@ -1110,7 +1125,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/content/{_quote_subpath(path)}",
+            f"/instances/{quote_segment(id)}/content/{_quote_subpath(path)}",
             params=params,
             headers=headers,
         )
@@ -1118,10 +1133,10 @@ class OrthancRestMethods:
     def post_instances_id_export(
         self,
         id: str,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
         headers: Headers = None,
     ) -> Any:
         """Write DICOM onto filesystem.
@@ -1137,14 +1152,14 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the DICOM instance of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Target path on the filesystem.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -1156,16 +1171,14 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/export",
+            f"/instances/{quote_segment(id)}/export",
             params=params,
             json=json,
             data=data,
             headers=headers,
         )
 
-    def get_instances_id_file(
-        self, id: str, *, params: Params = None, headers: Headers = None
-    ) -> Any:
+    def get_instances_id_file(self, id: str, params: Params = None, headers: Headers = None) -> Any:
         """Download DICOM.
 
         Download one DICOM instance.
@@ -1201,7 +1214,7 @@ class OrthancRestMethods:
             - ``application/dicom+xml`` (bytes): The DICOM instance, in DICOMweb XML format.
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/file", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/file", params=params, headers=headers
         )
 
     def get_instances_id_frames(
@@ -1235,7 +1248,7 @@ class OrthancRestMethods:
                 ]
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/frames", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/frames", params=params, headers=headers
         )
 
     def get_instances_id_frames_frame(
@@ -1279,13 +1292,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_frames_frame_image_int16(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode a frame (int16).
 
@@ -1323,13 +1336,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/image-int16",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/image-int16",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_frames_frame_image_uint16(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode a frame (uint16).
 
@@ -1366,13 +1379,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/image-uint16",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/image-uint16",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_frames_frame_image_uint8(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode a frame (uint8).
 
@@ -1409,7 +1422,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/image-uint8",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/image-uint8",
             params=params,
             headers=headers,
         )
@@ -1443,13 +1456,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/matlab",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/matlab",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_frames_frame_numpy(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Decode frame for numpy.
 
@@ -1481,13 +1494,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/numpy",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/numpy",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_frames_frame_preview(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode a frame (preview).
 
@@ -1524,7 +1537,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/preview",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/preview",
             params=params,
             headers=headers,
         )
@@ -1558,7 +1571,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/raw",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/raw",
             params=params,
             headers=headers,
         )
@@ -1592,13 +1605,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/raw.gz",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/raw.gz",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_frames_frame_rendered(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Render a frame.
 
@@ -1642,13 +1655,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/rendered",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/rendered",
             params=params,
             headers=headers,
         )
 
     def get_instances_id_header(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get DICOM meta-header.
 
@@ -1693,11 +1706,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/header", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/header", params=params, headers=headers
         )
 
     def get_instances_id_image_int16(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode an image (int16).
 
@@ -1732,11 +1745,11 @@ class OrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/image-int16", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/image-int16", params=params, headers=headers
         )
 
     def get_instances_id_image_uint16(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode an image (uint16).
 
@@ -1770,11 +1783,11 @@ class OrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/image-uint16", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/image-uint16", params=params, headers=headers
         )
 
     def get_instances_id_image_uint8(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode an image (uint8).
 
@@ -1808,7 +1821,7 @@ class OrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/image-uint8", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/image-uint8", params=params, headers=headers
         )
 
     def get_instances_id_labels(
@@ -1839,7 +1852,7 @@ class OrthancRestMethods:
                 []
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/labels", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/labels", params=params, headers=headers
         )
 
     def get_instances_id_labels_label(
@@ -1870,7 +1883,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/instances/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -1915,7 +1928,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/instances/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/instances/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             json=json,
             data=data,
@@ -1950,7 +1963,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/instances/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/instances/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -1981,11 +1994,11 @@ class OrthancRestMethods:
             - ``text/plain`` (str): Octave/Matlab matrix.
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/matlab", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/matlab", params=params, headers=headers
         )
 
     def get_instances_id_metadata(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List metadata.
 
@@ -2030,11 +2043,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/metadata", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/metadata", params=params, headers=headers
         )
 
     def get_instances_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get metadata.
 
@@ -2048,13 +2061,13 @@ class OrthancRestMethods:
             Orthanc identifier of the instance of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the metadata, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -2063,7 +2076,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -2072,11 +2085,11 @@ class OrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set metadata.
 
@@ -2091,19 +2104,19 @@ class OrthancRestMethods:
             Orthanc identifier of the instance of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``text/plain``: String value of the metadata.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, if this is not the first time this
               metadata is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``text/plain``: String value of the metadata.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -2113,7 +2126,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/instances/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -2121,7 +2134,7 @@ class OrthancRestMethods:
         )
 
     def delete_instances_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete metadata.
 
@@ -2136,14 +2149,14 @@ class OrthancRestMethods:
             Orthanc identifier of the instance of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -2153,7 +2166,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/instances/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -2161,9 +2174,9 @@ class OrthancRestMethods:
     def post_instances_id_modify(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -2179,8 +2192,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the instance of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -2211,6 +2222,8 @@ class OrthancRestMethods:
               supported as well).
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -2223,7 +2236,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/modify",
+            f"/instances/{quote_segment(id)}/modify",
             params=params,
             json=json,
             data=data,
@@ -2231,7 +2244,7 @@ class OrthancRestMethods:
         )
 
     def get_instances_id_module(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get instance module.
 
@@ -2277,11 +2290,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/module", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/module", params=params, headers=headers
         )
 
     def get_instances_id_numpy(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Decode instance for numpy.
 
@@ -2310,11 +2323,11 @@ class OrthancRestMethods:
               https://numpy.org/devdocs/reference/generated/numpy.lib.format.html.
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/numpy", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/numpy", params=params, headers=headers
         )
 
     def get_instances_id_patient(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent patient.
 
@@ -2366,7 +2379,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/patient", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/patient", params=params, headers=headers
         )
 
     def get_instances_id_pdf(
@@ -2395,11 +2408,11 @@ class OrthancRestMethods:
             - ``application/pdf`` (bytes): PDF file.
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/pdf", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/pdf", params=params, headers=headers
         )
 
     def get_instances_id_preview(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode an image (preview).
 
@@ -2433,15 +2446,15 @@ class OrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/preview", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/preview", params=params, headers=headers
         )
 
     def post_instances_id_reconstruct(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -2460,8 +2473,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the instance of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -2475,6 +2486,8 @@ class OrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -2488,7 +2501,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/reconstruct",
+            f"/instances/{quote_segment(id)}/reconstruct",
             params=params,
             json=json,
             data=data,
@@ -2496,7 +2509,7 @@ class OrthancRestMethods:
         )
 
     def get_instances_id_rendered(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Render an image.
 
@@ -2537,11 +2550,11 @@ class OrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/rendered", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/rendered", params=params, headers=headers
         )
 
     def get_instances_id_series(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent series.
 
@@ -2593,11 +2606,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/series", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/series", params=params, headers=headers
         )
 
     def get_instances_id_simplified_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get human-readable tags.
 
@@ -2646,10 +2659,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET",
-            f"/instances/{_quote_segment(id)}/simplified-tags",
-            params=params,
-            headers=headers,
+            "GET", f"/instances/{quote_segment(id)}/simplified-tags", params=params, headers=headers
         )
 
     def get_instances_id_statistics(
@@ -2689,11 +2699,11 @@ class OrthancRestMethods:
                 }
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/statistics", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/statistics", params=params, headers=headers
         )
 
     def get_instances_id_study(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent study.
 
@@ -2745,11 +2755,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/study", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/study", params=params, headers=headers
         )
 
     def get_instances_id_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get DICOM tags.
 
@@ -2801,10 +2811,10 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/instances/{_quote_segment(id)}/tags", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/tags", params=params, headers=headers
         )
 
-    def get_jobs(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_jobs(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List jobs.
 
         List all the available jobs.
@@ -2872,7 +2882,7 @@ class OrthancRestMethods:
                   "ErrorDescription": "Success",
                 ...
         """
-        return self._request("GET", f"/jobs/{_quote_segment(id)}", params=params, headers=headers)
+        return self._request("GET", f"/jobs/{quote_segment(id)}", params=params, headers=headers)
 
     def delete_jobs_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
         """Delete a job from history.
@@ -2898,9 +2908,7 @@ class OrthancRestMethods:
             The server's answer, parsed as JSON when it is JSON (the spec documents no content;
             it is often empty).
         """
-        return self._request(
-            "DELETE", f"/jobs/{_quote_segment(id)}", params=params, headers=headers
-        )
+        return self._request("DELETE", f"/jobs/{quote_segment(id)}", params=params, headers=headers)
 
     def post_jobs_id_cancel(
         self,
@@ -2940,7 +2948,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/jobs/{_quote_segment(id)}/cancel",
+            f"/jobs/{quote_segment(id)}/cancel",
             params=params,
             json=json,
             data=data,
@@ -2985,7 +2993,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/jobs/{_quote_segment(id)}/pause",
+            f"/jobs/{quote_segment(id)}/pause",
             params=params,
             json=json,
             data=data,
@@ -3030,7 +3038,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/jobs/{_quote_segment(id)}/resubmit",
+            f"/jobs/{quote_segment(id)}/resubmit",
             params=params,
             json=json,
             data=data,
@@ -3075,7 +3083,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/jobs/{_quote_segment(id)}/resume",
+            f"/jobs/{quote_segment(id)}/resume",
             params=params,
             json=json,
             data=data,
@@ -3110,10 +3118,7 @@ class OrthancRestMethods:
             - ``application/octet-stream`` (bytes): Content of the output of the job.
         """
         return self._request(
-            "GET",
-            f"/jobs/{_quote_segment(id)}/{_quote_segment(key)}",
-            params=params,
-            headers=headers,
+            "GET", f"/jobs/{quote_segment(id)}/{quote_segment(key)}", params=params, headers=headers
         )
 
     def delete_jobs_id_key(
@@ -3145,12 +3150,12 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/jobs/{_quote_segment(id)}/{_quote_segment(key)}",
+            f"/jobs/{quote_segment(id)}/{quote_segment(key)}",
             params=params,
             headers=headers,
         )
 
-    def get_modalities(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_modalities(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List DICOM modalities.
 
         List all the DICOM modalities that are known to Orthanc. This corresponds either to the
@@ -3200,15 +3205,15 @@ class OrthancRestMethods:
             - ``application/json`` (parsed JSON): List of the available operations.
         """
         return self._request(
-            "GET", f"/modalities/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/modalities/{quote_segment(id)}", params=params, headers=headers
         )
 
     def put_modalities_id(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3224,8 +3229,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the new/updated DICOM modality.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -3261,6 +3264,8 @@ class OrthancRestMethods:
               connection initiated by Orthanc to this modality.
             - ``UseDicomTls`` (bool): Whether to use DICOM TLS in the SCU connection initiated
               by Orthanc (new in Orthanc 1.9.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3274,7 +3279,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/modalities/{_quote_segment(id)}",
+            f"/modalities/{quote_segment(id)}",
             params=params,
             json=json,
             data=data,
@@ -3307,7 +3312,7 @@ class OrthancRestMethods:
             it is often empty).
         """
         return self._request(
-            "DELETE", f"/modalities/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/modalities/{quote_segment(id)}", params=params, headers=headers
         )
 
     def get_modalities_id_configuration(
@@ -3350,15 +3355,15 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/modalities/{_quote_segment(id)}/configuration", params=params, headers=headers
+            "GET", f"/modalities/{quote_segment(id)}/configuration", params=params, headers=headers
         )
 
     def post_modalities_id_echo(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3373,8 +3378,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -3386,6 +3389,8 @@ class OrthancRestMethods:
             - ``Timeout`` (number): Timeout for the C-ECHO command, in seconds. Orthanc will
               close the DICOM association if no C-ECHO answer is received within this time
               period.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3399,7 +3404,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/echo",
+            f"/modalities/{quote_segment(id)}/echo",
             params=params,
             json=json,
             data=data,
@@ -3409,9 +3414,9 @@ class OrthancRestMethods:
     def post_modalities_id_find(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3429,11 +3434,11 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3447,7 +3452,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find",
+            f"/modalities/{quote_segment(id)}/find",
             params=params,
             json=json,
             data=data,
@@ -3457,9 +3462,9 @@ class OrthancRestMethods:
     def post_modalities_id_find_instance(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3476,11 +3481,11 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3494,7 +3499,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-instance",
+            f"/modalities/{quote_segment(id)}/find-instance",
             params=params,
             json=json,
             data=data,
@@ -3504,9 +3509,9 @@ class OrthancRestMethods:
     def post_modalities_id_find_patient(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3523,11 +3528,11 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3541,7 +3546,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-patient",
+            f"/modalities/{quote_segment(id)}/find-patient",
             params=params,
             json=json,
             data=data,
@@ -3551,9 +3556,9 @@ class OrthancRestMethods:
     def post_modalities_id_find_series(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3570,11 +3575,11 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3588,7 +3593,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-series",
+            f"/modalities/{quote_segment(id)}/find-series",
             params=params,
             json=json,
             data=data,
@@ -3598,9 +3603,9 @@ class OrthancRestMethods:
     def post_modalities_id_find_study(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3617,11 +3622,11 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3635,7 +3640,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-study",
+            f"/modalities/{quote_segment(id)}/find-study",
             params=params,
             json=json,
             data=data,
@@ -3645,9 +3650,9 @@ class OrthancRestMethods:
     def post_modalities_id_find_worklist(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3662,8 +3667,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -3675,6 +3678,8 @@ class OrthancRestMethods:
             - ``Query`` (dict): Associative array containing the filter on the values of the
               DICOM tags.
             - ``Short`` (bool): If set to `true`, report the DICOM tags in hexadecimal format.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3688,7 +3693,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-worklist",
+            f"/modalities/{quote_segment(id)}/find-worklist",
             params=params,
             json=json,
             data=data,
@@ -3698,9 +3703,9 @@ class OrthancRestMethods:
     def post_modalities_id_get(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3715,8 +3720,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -3747,6 +3750,8 @@ class OrthancRestMethods:
               close the DICOM association if no DICOM messages are received within this time
               period.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3759,7 +3764,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/get",
+            f"/modalities/{quote_segment(id)}/get",
             params=params,
             json=json,
             data=data,
@@ -3769,9 +3774,9 @@ class OrthancRestMethods:
     def post_modalities_id_move(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3787,8 +3792,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -3818,6 +3821,8 @@ class OrthancRestMethods:
               close the DICOM association if no DICOM messages (e.g., C-STORE sub-operations or
               responses) are received within this time period.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3830,7 +3835,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/move",
+            f"/modalities/{quote_segment(id)}/move",
             params=params,
             json=json,
             data=data,
@@ -3840,9 +3845,9 @@ class OrthancRestMethods:
     def post_modalities_id_query(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3858,8 +3863,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -3877,6 +3880,8 @@ class OrthancRestMethods:
             - ``Timeout`` (number): Timeout for the C-FIND command and subsequent C-GET/C-MOVE
               retrievals, in seconds (new in Orthanc 1.9.1). Orthanc will close the related
               DICOM associations if no DICOM messages are received within this time period.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3889,7 +3894,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/query",
+            f"/modalities/{quote_segment(id)}/query",
             params=params,
             json=json,
             data=data,
@@ -3899,9 +3904,9 @@ class OrthancRestMethods:
     def post_modalities_id_storage_commitment(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -3917,8 +3922,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -3932,6 +3935,8 @@ class OrthancRestMethods:
               resources to be checked by storage commitment.
             - ``Timeout`` (number): Timeout for the storage commitment command (new in Orthanc
               1.9.1).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -3944,7 +3949,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/storage-commitment",
+            f"/modalities/{quote_segment(id)}/storage-commitment",
             params=params,
             json=json,
             data=data,
@@ -3954,10 +3959,10 @@ class OrthancRestMethods:
     def post_modalities_id_store(
         self,
         id: str,
-        *,
-        params: Params = None,
         json: Any = None,
         data: Body = None,
+        *,
+        params: Params = None,
         headers: Headers = None,
     ) -> Any:
         """Trigger C-STORE SCU.
@@ -3972,8 +3977,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -4019,6 +4022,8 @@ class OrthancRestMethods:
             Raw request body, one of:
 
             - ``text/plain``: The Orthanc identifier of one resource to be sent.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -4029,7 +4034,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/store",
+            f"/modalities/{quote_segment(id)}/store",
             params=params,
             json=json,
             data=data,
@@ -4039,6 +4044,7 @@ class OrthancRestMethods:
     def post_modalities_id_store_straight(
         self,
         id: str,
+        file: FilePath = None,
         *,
         params: Params = None,
         json: Any = None,
@@ -4058,6 +4064,9 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
+        file : str or os.PathLike, optional
+            Path of a file whose bytes are the raw body (as the R package's ``file``), instead
+            of ``data``.
         params : Mapping[str, Any], optional
             Query parameters. The spec documents none for this route.
         json : Any, optional
@@ -4074,16 +4083,17 @@ class OrthancRestMethods:
         Any
             - ``application/json`` (parsed JSON)
         """
+        data = file_body(file, data)
         return self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/store-straight",
+            f"/modalities/{quote_segment(id)}/store-straight",
             params=params,
             json=json,
             data=data,
             headers=headers,
         )
 
-    def get_patients(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_patients(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List the available patients.
 
         List the Orthanc identifiers of all the available DICOM patients.
@@ -4135,7 +4145,7 @@ class OrthancRestMethods:
         """
         return self._request("GET", "/patients", params=params, headers=headers)
 
-    def get_patients_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_patients_id(self, id: str, params: Params = None, *, headers: Headers = None) -> Any:
         """Get information about some patient.
 
         Get detailed information about the DICOM patient whose Orthanc identifier is provided in
@@ -4186,7 +4196,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}", params=params, headers=headers
         )
 
     def delete_patients_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
@@ -4212,15 +4222,15 @@ class OrthancRestMethods:
             it is often empty).
         """
         return self._request(
-            "DELETE", f"/patients/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/patients/{quote_segment(id)}", params=params, headers=headers
         )
 
     def post_patients_id_anonymize(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -4237,8 +4247,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -4286,6 +4294,8 @@ class OrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -4298,7 +4308,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/anonymize",
+            f"/patients/{quote_segment(id)}/anonymize",
             params=params,
             json=json,
             data=data,
@@ -4306,7 +4316,7 @@ class OrthancRestMethods:
         )
 
     def get_patients_id_archive(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create ZIP archive.
 
@@ -4341,15 +4351,15 @@ class OrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/archive", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/archive", params=params, headers=headers
         )
 
     def post_patients_id_archive(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -4364,8 +4374,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -4396,6 +4404,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -4412,7 +4422,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/archive",
+            f"/patients/{quote_segment(id)}/archive",
             params=params,
             json=json,
             data=data,
@@ -4420,7 +4430,7 @@ class OrthancRestMethods:
         )
 
     def get_patients_id_attachments(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List attachments.
 
@@ -4450,11 +4460,11 @@ class OrthancRestMethods:
                 []
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/attachments", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/attachments", params=params, headers=headers
         )
 
     def get_patients_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """List operations on attachments.
 
@@ -4470,13 +4480,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -4501,7 +4511,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -4510,11 +4520,11 @@ class OrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set attachment.
 
@@ -4530,19 +4540,19 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``application/octet-stream``: Binary data containing the attachment.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, if this is not the first time this
               attachment is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``application/octet-stream``: Binary data containing the attachment.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -4551,7 +4561,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -4559,7 +4569,7 @@ class OrthancRestMethods:
         )
 
     def delete_patients_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete attachment.
 
@@ -4575,14 +4585,14 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -4592,7 +4602,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -4638,7 +4648,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compress",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/compress",
             params=params,
             json=json,
             data=data,
@@ -4646,7 +4656,7 @@ class OrthancRestMethods:
         )
 
     def get_patients_id_attachments_name_compressed_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment (no decompression).
 
@@ -4682,13 +4692,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-data",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-data",
             params=params,
             headers=headers,
         )
 
     def get_patients_id_attachments_name_compressed_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment on disk.
 
@@ -4704,13 +4714,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -4719,13 +4729,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-md5",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-md5",
             params=params,
             headers=headers,
         )
 
     def get_patients_id_attachments_name_compressed_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment on disk.
 
@@ -4741,13 +4751,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -4756,13 +4766,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-size",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-size",
             params=params,
             headers=headers,
         )
 
     def get_patients_id_attachments_name_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment.
 
@@ -4797,13 +4807,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/data",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/data",
             params=params,
             headers=headers,
         )
 
     def get_patients_id_attachments_name_info(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get info about the attachment.
 
@@ -4818,13 +4828,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -4845,13 +4855,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/info",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/info",
             params=params,
             headers=headers,
         )
 
     def get_patients_id_attachments_name_is_compressed(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Is attachment compressed?
 
@@ -4866,13 +4876,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -4882,13 +4892,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/is-compressed",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/is-compressed",
             params=params,
             headers=headers,
         )
 
     def get_patients_id_attachments_name_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment.
 
@@ -4903,13 +4913,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -4918,13 +4928,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/md5",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/md5",
             params=params,
             headers=headers,
         )
 
     def get_patients_id_attachments_name_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment.
 
@@ -4939,13 +4949,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -4954,7 +4964,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/size",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/size",
             params=params,
             headers=headers,
         )
@@ -5000,7 +5010,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/uncompress",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/uncompress",
             params=params,
             json=json,
             data=data,
@@ -5047,7 +5057,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/verify-md5",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/verify-md5",
             params=params,
             json=json,
             data=data,
@@ -5055,7 +5065,7 @@ class OrthancRestMethods:
         )
 
     def get_patients_id_instances(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child instances.
 
@@ -5109,11 +5119,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/instances", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/instances", params=params, headers=headers
         )
 
     def get_patients_id_instances_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get tags of instances.
 
@@ -5160,7 +5170,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/instances-tags", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/instances-tags", params=params, headers=headers
         )
 
     def get_patients_id_labels(
@@ -5191,7 +5201,7 @@ class OrthancRestMethods:
                 []
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/labels", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/labels", params=params, headers=headers
         )
 
     def get_patients_id_labels_label(
@@ -5222,7 +5232,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/patients/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -5267,7 +5277,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/patients/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/patients/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             json=json,
             data=data,
@@ -5302,13 +5312,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/patients/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/patients/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
 
     def get_patients_id_media(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -5345,15 +5355,15 @@ class OrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/media", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/media", params=params, headers=headers
         )
 
     def post_patients_id_media(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -5368,8 +5378,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -5403,6 +5411,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -5419,7 +5429,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/media",
+            f"/patients/{quote_segment(id)}/media",
             params=params,
             json=json,
             data=data,
@@ -5427,7 +5437,7 @@ class OrthancRestMethods:
         )
 
     def get_patients_id_metadata(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List metadata.
 
@@ -5463,11 +5473,11 @@ class OrthancRestMethods:
                 ]
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/metadata", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/metadata", params=params, headers=headers
         )
 
     def get_patients_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get metadata.
 
@@ -5481,13 +5491,13 @@ class OrthancRestMethods:
             Orthanc identifier of the patient of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the metadata, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -5496,7 +5506,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -5505,11 +5515,11 @@ class OrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set metadata.
 
@@ -5524,19 +5534,19 @@ class OrthancRestMethods:
             Orthanc identifier of the patient of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``text/plain``: String value of the metadata.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, if this is not the first time this
               metadata is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``text/plain``: String value of the metadata.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -5546,7 +5556,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/patients/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -5554,7 +5564,7 @@ class OrthancRestMethods:
         )
 
     def delete_patients_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete metadata.
 
@@ -5569,14 +5579,14 @@ class OrthancRestMethods:
             Orthanc identifier of the patient of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -5586,7 +5596,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/patients/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -5594,9 +5604,9 @@ class OrthancRestMethods:
     def post_patients_id_modify(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -5613,8 +5623,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -5657,6 +5665,8 @@ class OrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -5669,7 +5679,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/modify",
+            f"/patients/{quote_segment(id)}/modify",
             params=params,
             json=json,
             data=data,
@@ -5677,7 +5687,7 @@ class OrthancRestMethods:
         )
 
     def get_patients_id_module(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get patient module.
 
@@ -5722,7 +5732,7 @@ class OrthancRestMethods:
                 }
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/module", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/module", params=params, headers=headers
         )
 
     def get_patients_id_protected(
@@ -5747,15 +5757,15 @@ class OrthancRestMethods:
             - ``text/plain`` (str): `1` if protected, `0` if not protected.
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/protected", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/protected", params=params, headers=headers
         )
 
     def put_patients_id_protected(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -5771,10 +5781,10 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body. The spec documents no JSON body for this route.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents no request body for this route; send one only
             where the description above asks for a payload.
@@ -5789,7 +5799,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/patients/{_quote_segment(id)}/protected",
+            f"/patients/{quote_segment(id)}/protected",
             params=params,
             json=json,
             data=data,
@@ -5799,9 +5809,9 @@ class OrthancRestMethods:
     def post_patients_id_reconstruct(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -5820,8 +5830,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -5835,6 +5843,8 @@ class OrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -5848,7 +5858,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/reconstruct",
+            f"/patients/{quote_segment(id)}/reconstruct",
             params=params,
             json=json,
             data=data,
@@ -5856,7 +5866,7 @@ class OrthancRestMethods:
         )
 
     def get_patients_id_series(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child series.
 
@@ -5910,11 +5920,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/series", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/series", params=params, headers=headers
         )
 
     def get_patients_id_shared_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get shared tags.
 
@@ -5959,7 +5969,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/shared-tags", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/shared-tags", params=params, headers=headers
         )
 
     def get_patients_id_statistics(
@@ -6002,11 +6012,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/statistics", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/statistics", params=params, headers=headers
         )
 
     def get_patients_id_studies(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child studies.
 
@@ -6060,10 +6070,10 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/patients/{_quote_segment(id)}/studies", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/studies", params=params, headers=headers
         )
 
-    def get_peers(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_peers(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List Orthanc peers.
 
         List all the Orthanc peers that are known to Orthanc. This corresponds either to the
@@ -6112,14 +6122,14 @@ class OrthancRestMethods:
         Any
             - ``application/json`` (parsed JSON): List of the available operations.
         """
-        return self._request("GET", f"/peers/{_quote_segment(id)}", params=params, headers=headers)
+        return self._request("GET", f"/peers/{quote_segment(id)}", params=params, headers=headers)
 
     def put_peers_id(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -6134,8 +6144,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the new/updated Orthanc peer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -6152,6 +6160,8 @@ class OrthancRestMethods:
             - ``URL`` (str): URL of the root of the REST API of the remote Orthanc peer, for
               instance `http://localhost:8042/`.
             - ``Username`` (str): Username for the credentials.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -6165,7 +6175,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/peers/{_quote_segment(id)}",
+            f"/peers/{quote_segment(id)}",
             params=params,
             json=json,
             data=data,
@@ -6196,7 +6206,7 @@ class OrthancRestMethods:
             it is often empty).
         """
         return self._request(
-            "DELETE", f"/peers/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/peers/{quote_segment(id)}", params=params, headers=headers
         )
 
     def get_peers_id_configuration(
@@ -6233,16 +6243,16 @@ class OrthancRestMethods:
                 }
         """
         return self._request(
-            "GET", f"/peers/{_quote_segment(id)}/configuration", params=params, headers=headers
+            "GET", f"/peers/{quote_segment(id)}/configuration", params=params, headers=headers
         )
 
     def post_peers_id_store(
         self,
         id: str,
-        *,
-        params: Params = None,
         json: Any = None,
         data: Body = None,
+        *,
+        params: Params = None,
         headers: Headers = None,
     ) -> Any:
         """Send to Orthanc peer.
@@ -6257,8 +6267,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -6286,6 +6294,8 @@ class OrthancRestMethods:
             Raw request body, one of:
 
             - ``text/plain``: The Orthanc identifier of one resource to be sent.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -6296,7 +6306,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/peers/{_quote_segment(id)}/store",
+            f"/peers/{quote_segment(id)}/store",
             params=params,
             json=json,
             data=data,
@@ -6306,6 +6316,7 @@ class OrthancRestMethods:
     def post_peers_id_store_straight(
         self,
         id: str,
+        file: FilePath = None,
         *,
         params: Params = None,
         json: Any = None,
@@ -6324,6 +6335,9 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
+        file : str or os.PathLike, optional
+            Path of a file whose bytes are the raw body (as the R package's ``file``), instead
+            of ``data``.
         params : Mapping[str, Any], optional
             Query parameters. The spec documents none for this route.
         json : Any, optional
@@ -6340,9 +6354,10 @@ class OrthancRestMethods:
         Any
             - ``application/json`` (parsed JSON)
         """
+        data = file_body(file, data)
         return self._request(
             "POST",
-            f"/peers/{_quote_segment(id)}/store-straight",
+            f"/peers/{quote_segment(id)}/store-straight",
             params=params,
             json=json,
             data=data,
@@ -6375,7 +6390,7 @@ class OrthancRestMethods:
             - ``application/json`` (parsed JSON): System information about the peer.
         """
         return self._request(
-            "GET", f"/peers/{_quote_segment(id)}/system", params=params, headers=headers
+            "GET", f"/peers/{quote_segment(id)}/system", params=params, headers=headers
         )
 
     def get_plugins(self, *, params: Params = None, headers: Headers = None) -> Any:
@@ -6471,9 +6486,7 @@ class OrthancRestMethods:
                   "Version": "1.22"
                 }
         """
-        return self._request(
-            "GET", f"/plugins/{_quote_segment(id)}", params=params, headers=headers
-        )
+        return self._request("GET", f"/plugins/{quote_segment(id)}", params=params, headers=headers)
 
     def get_queries(self, *, params: Params = None, headers: Headers = None) -> Any:
         """List query/retrieve operations.
@@ -6521,9 +6534,7 @@ class OrthancRestMethods:
         Any
             - ``application/json`` (parsed JSON): JSON array containing the list of operations.
         """
-        return self._request(
-            "GET", f"/queries/{_quote_segment(id)}", params=params, headers=headers
-        )
+        return self._request("GET", f"/queries/{quote_segment(id)}", params=params, headers=headers)
 
     def delete_queries_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
         """Delete a query.
@@ -6548,11 +6559,11 @@ class OrthancRestMethods:
             it is often empty).
         """
         return self._request(
-            "DELETE", f"/queries/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/queries/{quote_segment(id)}", params=params, headers=headers
         )
 
     def get_queries_id_answers(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List answers to a query.
 
@@ -6584,7 +6595,7 @@ class OrthancRestMethods:
               is provided).
         """
         return self._request(
-            "GET", f"/queries/{_quote_segment(id)}/answers", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}/answers", params=params, headers=headers
         )
 
     def get_queries_id_answers_index(
@@ -6615,13 +6626,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}",
             params=params,
             headers=headers,
         )
 
     def get_queries_id_answers_index_content(
-        self, id: str, index: str, *, params: Params = None, headers: Headers = None
+        self, id: str, index: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get one answer.
 
@@ -6653,7 +6664,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/content",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/content",
             params=params,
             headers=headers,
         )
@@ -6662,9 +6673,9 @@ class OrthancRestMethods:
         self,
         id: str,
         index: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -6682,8 +6693,6 @@ class OrthancRestMethods:
             Identifier of the query of interest.
         index : str
             Index of the answer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -6693,6 +6702,8 @@ class OrthancRestMethods:
               DICOM tags.
             - ``Timeout`` (number): Timeout for the C-FIND command, in seconds (new in Orthanc
               1.9.1).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -6705,7 +6716,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/query-instances",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/query-instances",
             params=params,
             json=json,
             data=data,
@@ -6716,9 +6727,9 @@ class OrthancRestMethods:
         self,
         id: str,
         index: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -6736,8 +6747,6 @@ class OrthancRestMethods:
             Identifier of the query of interest.
         index : str
             Index of the answer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -6747,6 +6756,8 @@ class OrthancRestMethods:
               DICOM tags.
             - ``Timeout`` (number): Timeout for the C-FIND command, in seconds (new in Orthanc
               1.9.1).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -6759,7 +6770,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/query-series",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/query-series",
             params=params,
             json=json,
             data=data,
@@ -6770,9 +6781,9 @@ class OrthancRestMethods:
         self,
         id: str,
         index: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -6790,8 +6801,6 @@ class OrthancRestMethods:
             Identifier of the query of interest.
         index : str
             Index of the answer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -6801,6 +6810,8 @@ class OrthancRestMethods:
               DICOM tags.
             - ``Timeout`` (number): Timeout for the C-FIND command, in seconds (new in Orthanc
               1.9.1).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -6813,7 +6824,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/query-studies",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/query-studies",
             params=params,
             json=json,
             data=data,
@@ -6824,10 +6835,10 @@ class OrthancRestMethods:
         self,
         id: str,
         index: str,
-        *,
-        params: Params = None,
         json: Any = None,
         data: Body = None,
+        *,
+        params: Params = None,
         headers: Headers = None,
     ) -> Any:
         """Retrieve one answer with a C-MOVE or a C-GET SCU.
@@ -6844,8 +6855,6 @@ class OrthancRestMethods:
             Identifier of the query of interest.
         index : str
             Index of the answer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -6881,6 +6890,8 @@ class OrthancRestMethods:
             Raw request body, one of:
 
             - ``text/plain``: AET of the target modality.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -6891,7 +6902,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/retrieve",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/retrieve",
             params=params,
             json=json,
             data=data,
@@ -6923,7 +6934,7 @@ class OrthancRestMethods:
             - ``text/plain`` (str): The level.
         """
         return self._request(
-            "GET", f"/queries/{_quote_segment(id)}/level", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}/level", params=params, headers=headers
         )
 
     def get_queries_id_modality(
@@ -6951,11 +6962,11 @@ class OrthancRestMethods:
             - ``text/plain`` (str): The identifier of the DICOM modality.
         """
         return self._request(
-            "GET", f"/queries/{_quote_segment(id)}/modality", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}/modality", params=params, headers=headers
         )
 
     def get_queries_id_query(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get original query arguments.
 
@@ -6983,16 +6994,16 @@ class OrthancRestMethods:
             - ``application/json`` (parsed JSON): Content of the original query.
         """
         return self._request(
-            "GET", f"/queries/{_quote_segment(id)}/query", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}/query", params=params, headers=headers
         )
 
     def post_queries_id_retrieve(
         self,
         id: str,
-        *,
-        params: Params = None,
         json: Any = None,
         data: Body = None,
+        *,
+        params: Params = None,
         headers: Headers = None,
     ) -> Any:
         """Retrieve all answers with C-MOVE SCU.
@@ -7007,8 +7018,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Identifier of the query of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -7044,6 +7053,8 @@ class OrthancRestMethods:
             Raw request body, one of:
 
             - ``text/plain``: AET of the target modality.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -7054,14 +7065,14 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/retrieve",
+            f"/queries/{quote_segment(id)}/retrieve",
             params=params,
             json=json,
             data=data,
             headers=headers,
         )
 
-    def get_series(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_series(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List the available series.
 
         List the Orthanc identifiers of all the available DICOM series.
@@ -7113,7 +7124,7 @@ class OrthancRestMethods:
         """
         return self._request("GET", "/series", params=params, headers=headers)
 
-    def get_series_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_series_id(self, id: str, params: Params = None, *, headers: Headers = None) -> Any:
         """Get information about some series.
 
         Get detailed information about the DICOM series whose Orthanc identifier is provided in
@@ -7163,7 +7174,7 @@ class OrthancRestMethods:
                     "Manufacturer": "Philips",
                 ...
         """
-        return self._request("GET", f"/series/{_quote_segment(id)}", params=params, headers=headers)
+        return self._request("GET", f"/series/{quote_segment(id)}", params=params, headers=headers)
 
     def delete_series_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
         """Delete some series.
@@ -7188,15 +7199,15 @@ class OrthancRestMethods:
             it is often empty).
         """
         return self._request(
-            "DELETE", f"/series/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/series/{quote_segment(id)}", params=params, headers=headers
         )
 
     def post_series_id_anonymize(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -7213,8 +7224,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -7262,6 +7271,8 @@ class OrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -7274,7 +7285,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/anonymize",
+            f"/series/{quote_segment(id)}/anonymize",
             params=params,
             json=json,
             data=data,
@@ -7282,7 +7293,7 @@ class OrthancRestMethods:
         )
 
     def get_series_id_archive(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create ZIP archive.
 
@@ -7317,15 +7328,15 @@ class OrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/archive", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/archive", params=params, headers=headers
         )
 
     def post_series_id_archive(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -7340,8 +7351,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -7372,6 +7381,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -7388,7 +7399,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/archive",
+            f"/series/{quote_segment(id)}/archive",
             params=params,
             json=json,
             data=data,
@@ -7396,7 +7407,7 @@ class OrthancRestMethods:
         )
 
     def get_series_id_attachments(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List attachments.
 
@@ -7426,11 +7437,11 @@ class OrthancRestMethods:
                 []
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/attachments", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/attachments", params=params, headers=headers
         )
 
     def get_series_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """List operations on attachments.
 
@@ -7446,13 +7457,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -7477,7 +7488,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -7486,11 +7497,11 @@ class OrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set attachment.
 
@@ -7506,19 +7517,19 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``application/octet-stream``: Binary data containing the attachment.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, if this is not the first time this
               attachment is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``application/octet-stream``: Binary data containing the attachment.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -7527,7 +7538,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -7535,7 +7546,7 @@ class OrthancRestMethods:
         )
 
     def delete_series_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete attachment.
 
@@ -7551,14 +7562,14 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -7568,7 +7579,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -7614,7 +7625,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compress",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/compress",
             params=params,
             json=json,
             data=data,
@@ -7622,7 +7633,7 @@ class OrthancRestMethods:
         )
 
     def get_series_id_attachments_name_compressed_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment (no decompression).
 
@@ -7658,13 +7669,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-data",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-data",
             params=params,
             headers=headers,
         )
 
     def get_series_id_attachments_name_compressed_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment on disk.
 
@@ -7680,13 +7691,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -7695,13 +7706,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-md5",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-md5",
             params=params,
             headers=headers,
         )
 
     def get_series_id_attachments_name_compressed_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment on disk.
 
@@ -7717,13 +7728,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -7732,13 +7743,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-size",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-size",
             params=params,
             headers=headers,
         )
 
     def get_series_id_attachments_name_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment.
 
@@ -7773,13 +7784,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/data",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/data",
             params=params,
             headers=headers,
         )
 
     def get_series_id_attachments_name_info(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get info about the attachment.
 
@@ -7794,13 +7805,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -7821,13 +7832,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/info",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/info",
             params=params,
             headers=headers,
         )
 
     def get_series_id_attachments_name_is_compressed(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Is attachment compressed?
 
@@ -7842,13 +7853,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -7858,13 +7869,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/is-compressed",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/is-compressed",
             params=params,
             headers=headers,
         )
 
     def get_series_id_attachments_name_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment.
 
@@ -7879,13 +7890,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -7894,13 +7905,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/md5",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/md5",
             params=params,
             headers=headers,
         )
 
     def get_series_id_attachments_name_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment.
 
@@ -7915,13 +7926,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -7930,7 +7941,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/size",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/size",
             params=params,
             headers=headers,
         )
@@ -7976,7 +7987,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/uncompress",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/uncompress",
             params=params,
             json=json,
             data=data,
@@ -8023,7 +8034,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/verify-md5",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/verify-md5",
             params=params,
             json=json,
             data=data,
@@ -8031,7 +8042,7 @@ class OrthancRestMethods:
         )
 
     def get_series_id_instances(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child instances.
 
@@ -8082,11 +8093,11 @@ class OrthancRestMethods:
                 ]
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/instances", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/instances", params=params, headers=headers
         )
 
     def get_series_id_instances_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get tags of instances.
 
@@ -8133,7 +8144,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/instances-tags", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/instances-tags", params=params, headers=headers
         )
 
     def get_series_id_labels(
@@ -8164,7 +8175,7 @@ class OrthancRestMethods:
                 []
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/labels", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/labels", params=params, headers=headers
         )
 
     def get_series_id_labels_label(
@@ -8195,7 +8206,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/series/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -8240,7 +8251,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/series/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/series/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             json=json,
             data=data,
@@ -8275,13 +8286,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/series/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/series/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
 
     def get_series_id_media(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -8318,15 +8329,15 @@ class OrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/media", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/media", params=params, headers=headers
         )
 
     def post_series_id_media(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -8341,8 +8352,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -8376,6 +8385,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -8392,7 +8403,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/media",
+            f"/series/{quote_segment(id)}/media",
             params=params,
             json=json,
             data=data,
@@ -8400,7 +8411,7 @@ class OrthancRestMethods:
         )
 
     def get_series_id_metadata(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List metadata.
 
@@ -8437,11 +8448,11 @@ class OrthancRestMethods:
                 ]
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/metadata", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/metadata", params=params, headers=headers
         )
 
     def get_series_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get metadata.
 
@@ -8455,13 +8466,13 @@ class OrthancRestMethods:
             Orthanc identifier of the series of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the metadata, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -8470,7 +8481,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -8479,11 +8490,11 @@ class OrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set metadata.
 
@@ -8498,19 +8509,19 @@ class OrthancRestMethods:
             Orthanc identifier of the series of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``text/plain``: String value of the metadata.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, if this is not the first time this
               metadata is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``text/plain``: String value of the metadata.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -8520,7 +8531,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/series/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -8528,7 +8539,7 @@ class OrthancRestMethods:
         )
 
     def delete_series_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete metadata.
 
@@ -8543,14 +8554,14 @@ class OrthancRestMethods:
             Orthanc identifier of the series of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -8560,7 +8571,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/series/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -8568,9 +8579,9 @@ class OrthancRestMethods:
     def post_series_id_modify(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -8587,8 +8598,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -8631,6 +8640,8 @@ class OrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -8643,7 +8654,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/modify",
+            f"/series/{quote_segment(id)}/modify",
             params=params,
             json=json,
             data=data,
@@ -8651,7 +8662,7 @@ class OrthancRestMethods:
         )
 
     def get_series_id_module(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get series module.
 
@@ -8697,11 +8708,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/module", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/module", params=params, headers=headers
         )
 
     def get_series_id_numpy(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Decode series for numpy.
 
@@ -8730,7 +8741,7 @@ class OrthancRestMethods:
               https://numpy.org/devdocs/reference/generated/numpy.lib.format.html.
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/numpy", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/numpy", params=params, headers=headers
         )
 
     def get_series_id_ordered_slices(
@@ -8777,11 +8788,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/ordered-slices", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/ordered-slices", params=params, headers=headers
         )
 
     def get_series_id_patient(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent patient.
 
@@ -8833,15 +8844,15 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/patient", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/patient", params=params, headers=headers
         )
 
     def post_series_id_reconstruct(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -8859,8 +8870,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -8874,6 +8883,8 @@ class OrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -8887,7 +8898,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/reconstruct",
+            f"/series/{quote_segment(id)}/reconstruct",
             params=params,
             json=json,
             data=data,
@@ -8895,7 +8906,7 @@ class OrthancRestMethods:
         )
 
     def get_series_id_shared_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get shared tags.
 
@@ -8940,7 +8951,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/shared-tags", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/shared-tags", params=params, headers=headers
         )
 
     def get_series_id_statistics(
@@ -8981,11 +8992,11 @@ class OrthancRestMethods:
                 }
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/statistics", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/statistics", params=params, headers=headers
         )
 
     def get_series_id_study(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent study.
 
@@ -9037,7 +9048,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/series/{_quote_segment(id)}/study", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/study", params=params, headers=headers
         )
 
     def get_statistics(self, *, params: Params = None, headers: Headers = None) -> Any:
@@ -9099,7 +9110,7 @@ class OrthancRestMethods:
             - ``application/json`` (parsed JSON)
         """
         return self._request(
-            "GET", f"/storage-commitment/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/storage-commitment/{quote_segment(id)}", params=params, headers=headers
         )
 
     def post_storage_commitment_id_remove(
@@ -9142,14 +9153,14 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/storage-commitment/{_quote_segment(id)}/remove",
+            f"/storage-commitment/{quote_segment(id)}/remove",
             params=params,
             json=json,
             data=data,
             headers=headers,
         )
 
-    def get_studies(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_studies(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List the available studies.
 
         List the Orthanc identifiers of all the available DICOM studies.
@@ -9201,7 +9212,7 @@ class OrthancRestMethods:
         """
         return self._request("GET", "/studies", params=params, headers=headers)
 
-    def get_studies_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_studies_id(self, id: str, params: Params = None, *, headers: Headers = None) -> Any:
         """Get information about some study.
 
         Get detailed information about the DICOM study whose Orthanc identifier is provided in
@@ -9251,9 +9262,7 @@ class OrthancRestMethods:
                     "StudyDescription": "IRM cérébrale, neuro-crâne",
                 ...
         """
-        return self._request(
-            "GET", f"/studies/{_quote_segment(id)}", params=params, headers=headers
-        )
+        return self._request("GET", f"/studies/{quote_segment(id)}", params=params, headers=headers)
 
     def delete_studies_id(self, id: str, *, params: Params = None, headers: Headers = None) -> Any:
         """Delete some study.
@@ -9278,15 +9287,15 @@ class OrthancRestMethods:
             it is often empty).
         """
         return self._request(
-            "DELETE", f"/studies/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/studies/{quote_segment(id)}", params=params, headers=headers
         )
 
     def post_studies_id_anonymize(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -9303,8 +9312,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -9352,6 +9359,8 @@ class OrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -9364,7 +9373,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/anonymize",
+            f"/studies/{quote_segment(id)}/anonymize",
             params=params,
             json=json,
             data=data,
@@ -9372,7 +9381,7 @@ class OrthancRestMethods:
         )
 
     def get_studies_id_archive(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create ZIP archive.
 
@@ -9407,15 +9416,15 @@ class OrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/archive", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/archive", params=params, headers=headers
         )
 
     def post_studies_id_archive(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -9430,8 +9439,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -9462,6 +9469,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -9478,7 +9487,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/archive",
+            f"/studies/{quote_segment(id)}/archive",
             params=params,
             json=json,
             data=data,
@@ -9486,7 +9495,7 @@ class OrthancRestMethods:
         )
 
     def get_studies_id_attachments(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List attachments.
 
@@ -9516,11 +9525,11 @@ class OrthancRestMethods:
                 []
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/attachments", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/attachments", params=params, headers=headers
         )
 
     def get_studies_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """List operations on attachments.
 
@@ -9536,13 +9545,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -9567,7 +9576,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -9576,11 +9585,11 @@ class OrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set attachment.
 
@@ -9596,19 +9605,19 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``application/octet-stream``: Binary data containing the attachment.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, if this is not the first time this
               attachment is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``application/octet-stream``: Binary data containing the attachment.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -9617,7 +9626,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -9625,7 +9634,7 @@ class OrthancRestMethods:
         )
 
     def delete_studies_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete attachment.
 
@@ -9641,14 +9650,14 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -9658,7 +9667,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -9704,7 +9713,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compress",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/compress",
             params=params,
             json=json,
             data=data,
@@ -9712,7 +9721,7 @@ class OrthancRestMethods:
         )
 
     def get_studies_id_attachments_name_compressed_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment (no decompression).
 
@@ -9748,13 +9757,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-data",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-data",
             params=params,
             headers=headers,
         )
 
     def get_studies_id_attachments_name_compressed_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment on disk.
 
@@ -9770,13 +9779,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -9785,13 +9794,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-md5",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-md5",
             params=params,
             headers=headers,
         )
 
     def get_studies_id_attachments_name_compressed_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment on disk.
 
@@ -9807,13 +9816,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -9822,13 +9831,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-size",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-size",
             params=params,
             headers=headers,
         )
 
     def get_studies_id_attachments_name_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment.
 
@@ -9863,13 +9872,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/data",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/data",
             params=params,
             headers=headers,
         )
 
     def get_studies_id_attachments_name_info(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get info about the attachment.
 
@@ -9884,13 +9893,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -9911,13 +9920,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/info",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/info",
             params=params,
             headers=headers,
         )
 
     def get_studies_id_attachments_name_is_compressed(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Is attachment compressed?
 
@@ -9932,13 +9941,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -9948,13 +9957,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/is-compressed",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/is-compressed",
             params=params,
             headers=headers,
         )
 
     def get_studies_id_attachments_name_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment.
 
@@ -9969,13 +9978,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -9984,13 +9993,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/md5",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/md5",
             params=params,
             headers=headers,
         )
 
     def get_studies_id_attachments_name_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment.
 
@@ -10005,13 +10014,13 @@ class OrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -10020,7 +10029,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/size",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/size",
             params=params,
             headers=headers,
         )
@@ -10066,7 +10075,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/uncompress",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/uncompress",
             params=params,
             json=json,
             data=data,
@@ -10113,7 +10122,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/verify-md5",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/verify-md5",
             params=params,
             json=json,
             data=data,
@@ -10121,7 +10130,7 @@ class OrthancRestMethods:
         )
 
     def get_studies_id_instances(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child instances.
 
@@ -10175,11 +10184,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/instances", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/instances", params=params, headers=headers
         )
 
     def get_studies_id_instances_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get tags of instances.
 
@@ -10226,7 +10235,7 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/instances-tags", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/instances-tags", params=params, headers=headers
         )
 
     def get_studies_id_labels(
@@ -10257,7 +10266,7 @@ class OrthancRestMethods:
                 []
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/labels", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/labels", params=params, headers=headers
         )
 
     def get_studies_id_labels_label(
@@ -10288,7 +10297,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/studies/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -10333,7 +10342,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/studies/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/studies/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             json=json,
             data=data,
@@ -10368,13 +10377,13 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/studies/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/studies/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
 
     def get_studies_id_media(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -10411,15 +10420,15 @@ class OrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/media", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/media", params=params, headers=headers
         )
 
     def post_studies_id_media(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -10434,8 +10443,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -10469,6 +10476,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -10485,7 +10494,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/media",
+            f"/studies/{quote_segment(id)}/media",
             params=params,
             json=json,
             data=data,
@@ -10495,9 +10504,9 @@ class OrthancRestMethods:
     def post_studies_id_merge(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -10513,8 +10522,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -10537,6 +10544,8 @@ class OrthancRestMethods:
               default, easy behavior, but it is *not* desirable for long jobs, as it might lead
               to network timeouts.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -10549,7 +10558,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/merge",
+            f"/studies/{quote_segment(id)}/merge",
             params=params,
             json=json,
             data=data,
@@ -10557,7 +10566,7 @@ class OrthancRestMethods:
         )
 
     def get_studies_id_metadata(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List metadata.
 
@@ -10593,11 +10602,11 @@ class OrthancRestMethods:
                 ]
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/metadata", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/metadata", params=params, headers=headers
         )
 
     def get_studies_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get metadata.
 
@@ -10611,13 +10620,13 @@ class OrthancRestMethods:
             Orthanc identifier of the study of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the metadata, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -10626,7 +10635,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -10635,11 +10644,11 @@ class OrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set metadata.
 
@@ -10654,19 +10663,19 @@ class OrthancRestMethods:
             Orthanc identifier of the study of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``text/plain``: String value of the metadata.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, if this is not the first time this
               metadata is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``text/plain``: String value of the metadata.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -10676,7 +10685,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "PUT",
-            f"/studies/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -10684,7 +10693,7 @@ class OrthancRestMethods:
         )
 
     def delete_studies_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete metadata.
 
@@ -10699,14 +10708,14 @@ class OrthancRestMethods:
             Orthanc identifier of the study of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -10716,7 +10725,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "DELETE",
-            f"/studies/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -10724,9 +10733,9 @@ class OrthancRestMethods:
     def post_studies_id_modify(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -10743,8 +10752,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -10787,6 +10794,8 @@ class OrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -10799,7 +10808,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/modify",
+            f"/studies/{quote_segment(id)}/modify",
             params=params,
             json=json,
             data=data,
@@ -10807,7 +10816,7 @@ class OrthancRestMethods:
         )
 
     def get_studies_id_module(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get study module.
 
@@ -10852,11 +10861,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/module", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/module", params=params, headers=headers
         )
 
     def get_studies_id_module_patient(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get patient module of study.
 
@@ -10902,11 +10911,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/module-patient", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/module-patient", params=params, headers=headers
         )
 
     def get_studies_id_patient(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent patient.
 
@@ -10958,15 +10967,15 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/patient", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/patient", params=params, headers=headers
         )
 
     def post_studies_id_reconstruct(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -10984,8 +10993,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -10999,6 +11006,8 @@ class OrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11012,7 +11021,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/reconstruct",
+            f"/studies/{quote_segment(id)}/reconstruct",
             params=params,
             json=json,
             data=data,
@@ -11020,7 +11029,7 @@ class OrthancRestMethods:
         )
 
     def get_studies_id_series(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child series.
 
@@ -11074,11 +11083,11 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/series", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/series", params=params, headers=headers
         )
 
     def get_studies_id_shared_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get shared tags.
 
@@ -11123,15 +11132,15 @@ class OrthancRestMethods:
                 ...
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/shared-tags", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/shared-tags", params=params, headers=headers
         )
 
     def post_studies_id_split(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -11149,8 +11158,6 @@ class OrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11185,6 +11192,8 @@ class OrthancRestMethods:
               default, easy behavior, but it is *not* desirable for long jobs, as it might lead
               to network timeouts.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11197,7 +11206,7 @@ class OrthancRestMethods:
         """
         return self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/split",
+            f"/studies/{quote_segment(id)}/split",
             params=params,
             json=json,
             data=data,
@@ -11243,7 +11252,7 @@ class OrthancRestMethods:
                 }
         """
         return self._request(
-            "GET", f"/studies/{_quote_segment(id)}/statistics", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/statistics", params=params, headers=headers
         )
 
     def get_system(self, *, params: Params = None, headers: Headers = None) -> Any:
@@ -11373,7 +11382,7 @@ class OrthancRestMethods:
         )
 
     def put_tools_accepted_transfer_syntaxes(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, data: Body = None, *, params: Params = None, headers: Headers = None
     ) -> Any:
         """Set accepted transfer syntaxes.
 
@@ -11383,8 +11392,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             JSON array containing a list of transfer syntax UIDs to be accepted. Wildcards `?`
@@ -11394,6 +11401,8 @@ class OrthancRestMethods:
 
             - ``text/plain``: UID of the transfer syntax to be accepted. Wildcards `?` and `*`
               are accepted.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -11413,7 +11422,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_bulk_anonymize(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Anonymize a set of resources.
 
@@ -11424,8 +11433,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11475,6 +11482,8 @@ class OrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11491,7 +11500,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_bulk_content(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Describe a set of resources.
 
@@ -11502,8 +11511,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11521,6 +11528,8 @@ class OrthancRestMethods:
             - ``Resources`` (list of str): List of the Orthanc identifiers of the
               patients/studies/series/instances of interest.
             - ``Short`` (bool): If set to `true`, report the DICOM tags in hexadecimal format.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11537,7 +11546,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_bulk_delete(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Delete a set of resources.
 
@@ -11548,8 +11557,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11557,6 +11564,8 @@ class OrthancRestMethods:
 
             - ``Resources`` (list of str): List of the Orthanc identifiers of the
               patients/studies/series/instances of interest.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11573,7 +11582,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_bulk_modify(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Modify a set of resources.
 
@@ -11584,8 +11593,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11634,6 +11641,8 @@ class OrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11650,7 +11659,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_count_resources(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Count local resources.
 
@@ -11661,8 +11670,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11689,6 +11696,8 @@ class OrthancRestMethods:
             - ``Query`` (dict): Associative array containing the filter on the values of the
               DICOM tags.
             - ``Short`` (bool): If set to `true`, report the DICOM tags in hexadecimal format.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11704,7 +11713,13 @@ class OrthancRestMethods:
             "POST", "/tools/count-resources", params=params, json=json, data=data, headers=headers
         )
 
-    def get_tools_create_archive(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_tools_create_archive(
+        self,
+        resources: str | Sequence[Any] | None = None,
+        params: Params = None,
+        *,
+        headers: Headers = None,
+    ) -> Any:
         """Create ZIP archive.
 
         Create a ZIP archive containing the DICOM resources (patients, studies, series, or
@@ -11714,6 +11729,9 @@ class OrthancRestMethods:
 
         Parameters
         ----------
+        resources : str or list of str, optional
+            A comma separated list of Orthanc resource identifiers to include in the ZIP
+            archive. Sent as the query parameter ``resources`` (a list is joined by commas).
         params : Mapping[str, Any], optional
             Query parameters. Documented ones:
 
@@ -11722,8 +11740,6 @@ class OrthancRestMethods:
             - ``lossy-quality`` (number): If transcoding to a lossy transfer syntax, this entry
               defines the quality as an integer between 1 and 100. If not provided, the value is
               defined by the "DicomLossyTranscodingQuality" configuration. (new in v1.12.7).
-            - ``resources`` (str) (required): A comma separated list of Orthanc resource
-              identifiers to include in the ZIP archive.
             - ``transcode`` (str): If present, the DICOM files will be transcoded to the
               provided transfer syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
         headers : Mapping[str, str], optional
@@ -11735,10 +11751,11 @@ class OrthancRestMethods:
             The server's answer, parsed as JSON when it is JSON (the spec documents no content;
             it is often empty).
         """
+        params = with_query(params, **{"resources": comma_list(resources, "resources")})
         return self._request("GET", "/tools/create-archive", params=params, headers=headers)
 
     def post_tools_create_archive(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Create ZIP archive.
 
@@ -11749,8 +11766,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11782,6 +11797,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11801,7 +11818,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_create_dicom(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Create one DICOM instance.
 
@@ -11811,8 +11828,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11844,6 +11859,8 @@ class OrthancRestMethods:
               `Tags`.
             - ``Tags`` (dict): Associative array containing the tags of the new instance to be
               created.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11858,7 +11875,13 @@ class OrthancRestMethods:
             "POST", "/tools/create-dicom", params=params, json=json, data=data, headers=headers
         )
 
-    def get_tools_create_media(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_tools_create_media(
+        self,
+        resources: str | Sequence[Any] | None = None,
+        params: Params = None,
+        *,
+        headers: Headers = None,
+    ) -> Any:
         """Create DICOMDIR media.
 
         Create a DICOMDIR media containing the DICOM resources (patients, studies, series, or
@@ -11868,6 +11891,9 @@ class OrthancRestMethods:
 
         Parameters
         ----------
+        resources : str or list of str, optional
+            A comma separated list of Orthanc resource identifiers to include in the DICOMDIR
+            media. Sent as the query parameter ``resources`` (a list is joined by commas).
         params : Mapping[str, Any], optional
             Query parameters. Documented ones:
 
@@ -11876,8 +11902,6 @@ class OrthancRestMethods:
             - ``lossy-quality`` (number): If transcoding to a lossy transfer syntax, this entry
               defines the quality as an integer between 1 and 100. If not provided, the value is
               defined by the "DicomLossyTranscodingQuality" configuration. (new in v1.12.7).
-            - ``resources`` (str) (required): A comma separated list of Orthanc resource
-              identifiers to include in the DICOMDIR media.
             - ``transcode`` (str): If present, the DICOM files will be transcoded to the
               provided transfer syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
         headers : Mapping[str, str], optional
@@ -11889,10 +11913,11 @@ class OrthancRestMethods:
             The server's answer, parsed as JSON when it is JSON (the spec documents no content;
             it is often empty).
         """
+        params = with_query(params, **{"resources": comma_list(resources, "resources")})
         return self._request("GET", "/tools/create-media", params=params, headers=headers)
 
     def post_tools_create_media(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -11903,8 +11928,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -11939,6 +11962,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -11958,7 +11983,11 @@ class OrthancRestMethods:
         )
 
     def get_tools_create_media_extended(
-        self, *, params: Params = None, headers: Headers = None
+        self,
+        resources: str | Sequence[Any] | None = None,
+        params: Params = None,
+        *,
+        headers: Headers = None,
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -11969,6 +11998,9 @@ class OrthancRestMethods:
 
         Parameters
         ----------
+        resources : str or list of str, optional
+            A comma separated list of Orthanc resource identifiers to include in the DICOMDIR
+            media. Sent as the query parameter ``resources`` (a list is joined by commas).
         params : Mapping[str, Any], optional
             Query parameters. Documented ones:
 
@@ -11977,8 +12009,6 @@ class OrthancRestMethods:
             - ``lossy-quality`` (number): If transcoding to a lossy transfer syntax, this entry
               defines the quality as an integer between 1 and 100. If not provided, the value is
               defined by the "DicomLossyTranscodingQuality" configuration. (new in v1.12.7).
-            - ``resources`` (str) (required): A comma separated list of Orthanc resource
-              identifiers to include in the DICOMDIR media.
             - ``transcode`` (str): If present, the DICOM files will be transcoded to the
               provided transfer syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
         headers : Mapping[str, str], optional
@@ -11990,10 +12020,11 @@ class OrthancRestMethods:
             The server's answer, parsed as JSON when it is JSON (the spec documents no content;
             it is often empty).
         """
+        params = with_query(params, **{"resources": comma_list(resources, "resources")})
         return self._request("GET", "/tools/create-media-extended", params=params, headers=headers)
 
     def post_tools_create_media_extended(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -12004,8 +12035,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -12040,6 +12069,8 @@ class OrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -12087,7 +12118,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/default-encoding", params=params, headers=headers)
 
     def put_tools_default_encoding(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set default encoding.
 
@@ -12099,15 +12130,15 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: The name of the encoding. Check out configuration option
               `DefaultEncoding` for the allowed values.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12143,7 +12174,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/dicom-conformance", params=params, headers=headers)
 
     def post_tools_dicom_echo(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Trigger C-ECHO SCU.
 
@@ -12154,8 +12185,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -12176,6 +12205,8 @@ class OrthancRestMethods:
               connection initiated by Orthanc to this modality.
             - ``UseDicomTls`` (bool): Whether to use DICOM TLS in the SCU connection initiated
               by Orthanc (new in Orthanc 1.9.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -12192,7 +12223,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_execute_script(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Execute Lua script.
 
@@ -12204,14 +12235,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: The Lua script to be executed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12225,7 +12256,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_find(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Look for local resources.
 
@@ -12237,8 +12268,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -12287,6 +12316,8 @@ class OrthancRestMethods:
             - ``Short`` (bool): If set to `true`, report the DICOM tags in hexadecimal format.
             - ``Since`` (number): Show only the resources since the provided index (in
               conjunction with `Limit`).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -12303,7 +12334,9 @@ class OrthancRestMethods:
             "POST", "/tools/find", params=params, json=json, data=data, headers=headers
         )
 
-    def get_tools_generate_uid(self, *, params: Params = None, headers: Headers = None) -> Any:
+    def get_tools_generate_uid(
+        self, level: str | None = None, *, params: Params = None, headers: Headers = None
+    ) -> Any:
         """Generate an identifier.
 
         Generate a random DICOM identifier.
@@ -12312,11 +12345,11 @@ class OrthancRestMethods:
 
         Parameters
         ----------
+        level : str, optional
+            Type of DICOM resource among: `patient`, `study`, `series` or `instance`. Sent as
+            the query parameter ``level``.
         params : Mapping[str, Any], optional
-            Query parameters. Documented ones:
-
-            - ``level`` (str) (required): Type of DICOM resource among: `patient`, `study`,
-              `series` or `instance`.
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12325,6 +12358,7 @@ class OrthancRestMethods:
         str
             - ``text/plain`` (str): The generated identifier.
         """
+        params = with_query(params, **{"level": level})
         return self._request("GET", "/tools/generate-uid", params=params, headers=headers)
 
     def post_tools_invalidate_tags(
@@ -12404,7 +12438,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/log-level", params=params, headers=headers)
 
     def put_tools_log_level(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set main log level.
 
@@ -12414,14 +12448,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12457,7 +12491,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/log-level-dicom", params=params, headers=headers)
 
     def put_tools_log_level_dicom(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `dicom`.
 
@@ -12467,14 +12501,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12510,7 +12544,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/log-level-generic", params=params, headers=headers)
 
     def put_tools_log_level_generic(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `generic`.
 
@@ -12520,14 +12554,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12563,7 +12597,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/log-level-http", params=params, headers=headers)
 
     def put_tools_log_level_http(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `http`.
 
@@ -12573,14 +12607,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12616,7 +12650,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/log-level-jobs", params=params, headers=headers)
 
     def put_tools_log_level_jobs(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `jobs`.
 
@@ -12626,14 +12660,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12669,7 +12703,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/log-level-lua", params=params, headers=headers)
 
     def put_tools_log_level_lua(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `lua`.
 
@@ -12679,14 +12713,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12722,7 +12756,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/log-level-plugins", params=params, headers=headers)
 
     def put_tools_log_level_plugins(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `plugins`.
 
@@ -12732,14 +12766,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12775,7 +12809,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/log-level-sqlite", params=params, headers=headers)
 
     def put_tools_log_level_sqlite(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `sqlite`.
 
@@ -12785,14 +12819,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12807,7 +12841,7 @@ class OrthancRestMethods:
         )
 
     def post_tools_lookup(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Look for DICOM identifiers.
 
@@ -12818,15 +12852,15 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: The DICOM identifier of interest (i.e. the value of `PatientID`,
               `StudyInstanceUID`, `SeriesInstanceUID`, or `SOPInstanceUID`).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12865,7 +12899,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/metrics", params=params, headers=headers)
 
     def put_tools_metrics(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Enable collection of metrics.
 
@@ -12876,14 +12910,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: `1` if metrics are collected, `0` if metrics are disabled.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -12960,7 +12994,7 @@ class OrthancRestMethods:
         return self._request("GET", "/tools/now-local", params=params, headers=headers)
 
     def post_tools_reconstruct(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Reconstruct all the index.
 
@@ -12975,8 +13009,6 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -12985,6 +13017,8 @@ class OrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -13084,7 +13118,7 @@ class OrthancRestMethods:
         )
 
     def put_tools_unknown_sop_class_accepted(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set unknown SOP class accepted.
 
@@ -13095,14 +13129,14 @@ class OrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: `1` if accepted, `0` if not accepted.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -13138,7 +13172,7 @@ class AsyncOrthancRestMethods:
         """Send one request and return the decoded answer (provided by the client)."""
         raise NotImplementedError
 
-    async def get_changes(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_changes(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List changes.
 
         Whenever Orthanc receives a new DICOM instance, this event is recorded in the so-called
@@ -13213,7 +13247,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request("DELETE", "/changes", params=params, headers=headers)
 
-    async def get_exports(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_exports(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List exports.
 
         For medical traceability, Orthanc can be configured to store a log of all the resources
@@ -13264,7 +13298,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request("DELETE", "/exports", params=params, headers=headers)
 
-    async def get_instances(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_instances(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List the available instances.
 
         List the Orthanc identifiers of all the available DICOM instances.
@@ -13317,7 +13351,13 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/instances", params=params, headers=headers)
 
     async def post_instances(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self,
+        file: FilePath = None,
+        *,
+        params: Params = None,
+        json: Any = None,
+        data: Body = None,
+        headers: Headers = None,
     ) -> Any:
         """Upload DICOM instances.
 
@@ -13325,6 +13365,9 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
+        file : str or os.PathLike, optional
+            Path of a file whose bytes are the raw body (as the R package's ``file``), instead
+            of ``data``.
         params : Mapping[str, Any], optional
             Query parameters. The spec documents none for this route.
         json : Any, optional
@@ -13354,12 +13397,13 @@ class AsyncOrthancRestMethods:
                   "Status": "Success"
                 }
         """
+        data = file_body(file, data)
         return await self._request(
             "POST", "/instances", params=params, json=json, data=data, headers=headers
         )
 
     async def get_instances_id(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get information about some instance.
 
@@ -13411,7 +13455,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def delete_instances_id(
@@ -13439,15 +13483,15 @@ class AsyncOrthancRestMethods:
             it is often empty).
         """
         return await self._request(
-            "DELETE", f"/instances/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/instances/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def post_instances_id_anonymize(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -13463,8 +13507,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the instance of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -13500,6 +13542,8 @@ class AsyncOrthancRestMethods:
               supported as well).
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -13512,7 +13556,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/anonymize",
+            f"/instances/{quote_segment(id)}/anonymize",
             params=params,
             json=json,
             data=data,
@@ -13520,7 +13564,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_instances_id_attachments(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List attachments.
 
@@ -13552,11 +13596,11 @@ class AsyncOrthancRestMethods:
                 ]
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/attachments", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/attachments", params=params, headers=headers
         )
 
     async def get_instances_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """List operations on attachments.
 
@@ -13572,13 +13616,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -13603,7 +13647,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -13612,11 +13656,11 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set attachment.
 
@@ -13632,19 +13676,19 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``application/octet-stream``: Binary data containing the attachment.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, if this is not the first time this
               attachment is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``application/octet-stream``: Binary data containing the attachment.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -13653,7 +13697,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -13661,7 +13705,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def delete_instances_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete attachment.
 
@@ -13677,14 +13721,14 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -13694,7 +13738,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -13740,7 +13784,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compress",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/compress",
             params=params,
             json=json,
             data=data,
@@ -13748,7 +13792,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_instances_id_attachments_name_compressed_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment (no decompression).
 
@@ -13784,13 +13828,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-data",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-data",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_attachments_name_compressed_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment on disk.
 
@@ -13806,13 +13850,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -13821,13 +13865,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-md5",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-md5",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_attachments_name_compressed_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment on disk.
 
@@ -13843,13 +13887,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -13858,13 +13902,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-size",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-size",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_attachments_name_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment.
 
@@ -13899,13 +13943,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/data",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/data",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_attachments_name_info(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get info about the attachment.
 
@@ -13920,13 +13964,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -13947,13 +13991,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/info",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/info",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_attachments_name_is_compressed(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Is attachment compressed?
 
@@ -13968,13 +14012,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -13984,13 +14028,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/is-compressed",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/is-compressed",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_attachments_name_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment.
 
@@ -14005,13 +14049,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -14020,13 +14064,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/md5",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/md5",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_attachments_name_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment.
 
@@ -14041,13 +14085,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -14056,7 +14100,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/size",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/size",
             params=params,
             headers=headers,
         )
@@ -14102,7 +14146,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/uncompress",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/uncompress",
             params=params,
             json=json,
             data=data,
@@ -14149,7 +14193,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/attachments/{_quote_segment(name)}/verify-md5",
+            f"/instances/{quote_segment(id)}/attachments/{quote_segment(name)}/verify-md5",
             params=params,
             json=json,
             data=data,
@@ -14188,7 +14232,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/content/{_quote_subpath(path)}",
+            f"/instances/{quote_segment(id)}/content/{_quote_subpath(path)}",
             params=params,
             headers=headers,
         )
@@ -14196,10 +14240,10 @@ class AsyncOrthancRestMethods:
     async def post_instances_id_export(
         self,
         id: str,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
         headers: Headers = None,
     ) -> Any:
         """Write DICOM onto filesystem.
@@ -14215,14 +14259,14 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the DICOM instance of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Target path on the filesystem.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -14234,7 +14278,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/export",
+            f"/instances/{quote_segment(id)}/export",
             params=params,
             json=json,
             data=data,
@@ -14242,7 +14286,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_instances_id_file(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Download DICOM.
 
@@ -14279,7 +14323,7 @@ class AsyncOrthancRestMethods:
             - ``application/dicom+xml`` (bytes): The DICOM instance, in DICOMweb XML format.
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/file", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/file", params=params, headers=headers
         )
 
     async def get_instances_id_frames(
@@ -14313,7 +14357,7 @@ class AsyncOrthancRestMethods:
                 ]
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/frames", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/frames", params=params, headers=headers
         )
 
     async def get_instances_id_frames_frame(
@@ -14357,13 +14401,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_frames_frame_image_int16(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode a frame (int16).
 
@@ -14401,13 +14445,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/image-int16",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/image-int16",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_frames_frame_image_uint16(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode a frame (uint16).
 
@@ -14444,13 +14488,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/image-uint16",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/image-uint16",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_frames_frame_image_uint8(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode a frame (uint8).
 
@@ -14487,7 +14531,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/image-uint8",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/image-uint8",
             params=params,
             headers=headers,
         )
@@ -14521,13 +14565,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/matlab",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/matlab",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_frames_frame_numpy(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Decode frame for numpy.
 
@@ -14559,13 +14603,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/numpy",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/numpy",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_frames_frame_preview(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode a frame (preview).
 
@@ -14602,7 +14646,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/preview",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/preview",
             params=params,
             headers=headers,
         )
@@ -14636,7 +14680,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/raw",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/raw",
             params=params,
             headers=headers,
         )
@@ -14670,13 +14714,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/raw.gz",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/raw.gz",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_frames_frame_rendered(
-        self, id: str, frame: int, *, params: Params = None, headers: Headers = None
+        self, id: str, frame: int, params: Params = None, headers: Headers = None
     ) -> Any:
         """Render a frame.
 
@@ -14720,13 +14764,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/frames/{_quote_segment(frame)}/rendered",
+            f"/instances/{quote_segment(id)}/frames/{quote_segment(frame)}/rendered",
             params=params,
             headers=headers,
         )
 
     async def get_instances_id_header(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get DICOM meta-header.
 
@@ -14771,11 +14815,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/header", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/header", params=params, headers=headers
         )
 
     async def get_instances_id_image_int16(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode an image (int16).
 
@@ -14810,11 +14854,11 @@ class AsyncOrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/image-int16", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/image-int16", params=params, headers=headers
         )
 
     async def get_instances_id_image_uint16(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode an image (uint16).
 
@@ -14848,11 +14892,11 @@ class AsyncOrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/image-uint16", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/image-uint16", params=params, headers=headers
         )
 
     async def get_instances_id_image_uint8(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode an image (uint8).
 
@@ -14886,7 +14930,7 @@ class AsyncOrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/image-uint8", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/image-uint8", params=params, headers=headers
         )
 
     async def get_instances_id_labels(
@@ -14917,7 +14961,7 @@ class AsyncOrthancRestMethods:
                 []
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/labels", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/labels", params=params, headers=headers
         )
 
     async def get_instances_id_labels_label(
@@ -14948,7 +14992,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/instances/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -14993,7 +15037,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/instances/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/instances/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             json=json,
             data=data,
@@ -15028,7 +15072,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/instances/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/instances/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -15059,11 +15103,11 @@ class AsyncOrthancRestMethods:
             - ``text/plain`` (str): Octave/Matlab matrix.
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/matlab", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/matlab", params=params, headers=headers
         )
 
     async def get_instances_id_metadata(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List metadata.
 
@@ -15108,11 +15152,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/metadata", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/metadata", params=params, headers=headers
         )
 
     async def get_instances_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get metadata.
 
@@ -15126,13 +15170,13 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the instance of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the metadata, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -15141,7 +15185,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/instances/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -15150,11 +15194,11 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set metadata.
 
@@ -15169,19 +15213,19 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the instance of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``text/plain``: String value of the metadata.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, if this is not the first time this
               metadata is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``text/plain``: String value of the metadata.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -15191,7 +15235,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/instances/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -15199,7 +15243,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def delete_instances_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete metadata.
 
@@ -15214,14 +15258,14 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the instance of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -15231,7 +15275,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/instances/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/instances/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -15239,9 +15283,9 @@ class AsyncOrthancRestMethods:
     async def post_instances_id_modify(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -15257,8 +15301,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the instance of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -15289,6 +15331,8 @@ class AsyncOrthancRestMethods:
               supported as well).
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -15301,7 +15345,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/modify",
+            f"/instances/{quote_segment(id)}/modify",
             params=params,
             json=json,
             data=data,
@@ -15309,7 +15353,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_instances_id_module(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get instance module.
 
@@ -15355,11 +15399,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/module", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/module", params=params, headers=headers
         )
 
     async def get_instances_id_numpy(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Decode instance for numpy.
 
@@ -15388,11 +15432,11 @@ class AsyncOrthancRestMethods:
               https://numpy.org/devdocs/reference/generated/numpy.lib.format.html.
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/numpy", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/numpy", params=params, headers=headers
         )
 
     async def get_instances_id_patient(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent patient.
 
@@ -15444,7 +15488,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/patient", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/patient", params=params, headers=headers
         )
 
     async def get_instances_id_pdf(
@@ -15473,11 +15517,11 @@ class AsyncOrthancRestMethods:
             - ``application/pdf`` (bytes): PDF file.
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/pdf", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/pdf", params=params, headers=headers
         )
 
     async def get_instances_id_preview(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Decode an image (preview).
 
@@ -15511,15 +15555,15 @@ class AsyncOrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/preview", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/preview", params=params, headers=headers
         )
 
     async def post_instances_id_reconstruct(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -15538,8 +15582,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the instance of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -15553,6 +15595,8 @@ class AsyncOrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -15566,7 +15610,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/instances/{_quote_segment(id)}/reconstruct",
+            f"/instances/{quote_segment(id)}/reconstruct",
             params=params,
             json=json,
             data=data,
@@ -15574,7 +15618,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_instances_id_rendered(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Render an image.
 
@@ -15615,11 +15659,11 @@ class AsyncOrthancRestMethods:
             - ``image/x-portable-arbitrarymap`` (bytes): PAM image (Portable Arbitrary Map).
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/rendered", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/rendered", params=params, headers=headers
         )
 
     async def get_instances_id_series(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent series.
 
@@ -15671,11 +15715,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/series", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/series", params=params, headers=headers
         )
 
     async def get_instances_id_simplified_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get human-readable tags.
 
@@ -15724,10 +15768,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET",
-            f"/instances/{_quote_segment(id)}/simplified-tags",
-            params=params,
-            headers=headers,
+            "GET", f"/instances/{quote_segment(id)}/simplified-tags", params=params, headers=headers
         )
 
     async def get_instances_id_statistics(
@@ -15767,11 +15808,11 @@ class AsyncOrthancRestMethods:
                 }
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/statistics", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/statistics", params=params, headers=headers
         )
 
     async def get_instances_id_study(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent study.
 
@@ -15823,11 +15864,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/study", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/study", params=params, headers=headers
         )
 
     async def get_instances_id_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get DICOM tags.
 
@@ -15879,10 +15920,10 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/instances/{_quote_segment(id)}/tags", params=params, headers=headers
+            "GET", f"/instances/{quote_segment(id)}/tags", params=params, headers=headers
         )
 
-    async def get_jobs(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_jobs(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List jobs.
 
         List all the available jobs.
@@ -15951,7 +15992,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/jobs/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/jobs/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def delete_jobs_id(
@@ -15981,7 +16022,7 @@ class AsyncOrthancRestMethods:
             it is often empty).
         """
         return await self._request(
-            "DELETE", f"/jobs/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/jobs/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def post_jobs_id_cancel(
@@ -16022,7 +16063,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/jobs/{_quote_segment(id)}/cancel",
+            f"/jobs/{quote_segment(id)}/cancel",
             params=params,
             json=json,
             data=data,
@@ -16067,7 +16108,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/jobs/{_quote_segment(id)}/pause",
+            f"/jobs/{quote_segment(id)}/pause",
             params=params,
             json=json,
             data=data,
@@ -16112,7 +16153,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/jobs/{_quote_segment(id)}/resubmit",
+            f"/jobs/{quote_segment(id)}/resubmit",
             params=params,
             json=json,
             data=data,
@@ -16157,7 +16198,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/jobs/{_quote_segment(id)}/resume",
+            f"/jobs/{quote_segment(id)}/resume",
             params=params,
             json=json,
             data=data,
@@ -16192,10 +16233,7 @@ class AsyncOrthancRestMethods:
             - ``application/octet-stream`` (bytes): Content of the output of the job.
         """
         return await self._request(
-            "GET",
-            f"/jobs/{_quote_segment(id)}/{_quote_segment(key)}",
-            params=params,
-            headers=headers,
+            "GET", f"/jobs/{quote_segment(id)}/{quote_segment(key)}", params=params, headers=headers
         )
 
     async def delete_jobs_id_key(
@@ -16227,12 +16265,12 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/jobs/{_quote_segment(id)}/{_quote_segment(key)}",
+            f"/jobs/{quote_segment(id)}/{quote_segment(key)}",
             params=params,
             headers=headers,
         )
 
-    async def get_modalities(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_modalities(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List DICOM modalities.
 
         List all the DICOM modalities that are known to Orthanc. This corresponds either to the
@@ -16284,15 +16322,15 @@ class AsyncOrthancRestMethods:
             - ``application/json`` (parsed JSON): List of the available operations.
         """
         return await self._request(
-            "GET", f"/modalities/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/modalities/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def put_modalities_id(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16308,8 +16346,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the new/updated DICOM modality.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -16345,6 +16381,8 @@ class AsyncOrthancRestMethods:
               connection initiated by Orthanc to this modality.
             - ``UseDicomTls`` (bool): Whether to use DICOM TLS in the SCU connection initiated
               by Orthanc (new in Orthanc 1.9.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16358,7 +16396,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/modalities/{_quote_segment(id)}",
+            f"/modalities/{quote_segment(id)}",
             params=params,
             json=json,
             data=data,
@@ -16391,7 +16429,7 @@ class AsyncOrthancRestMethods:
             it is often empty).
         """
         return await self._request(
-            "DELETE", f"/modalities/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/modalities/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def get_modalities_id_configuration(
@@ -16434,15 +16472,15 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/modalities/{_quote_segment(id)}/configuration", params=params, headers=headers
+            "GET", f"/modalities/{quote_segment(id)}/configuration", params=params, headers=headers
         )
 
     async def post_modalities_id_echo(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16457,8 +16495,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -16470,6 +16506,8 @@ class AsyncOrthancRestMethods:
             - ``Timeout`` (number): Timeout for the C-ECHO command, in seconds. Orthanc will
               close the DICOM association if no C-ECHO answer is received within this time
               period.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16483,7 +16521,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/echo",
+            f"/modalities/{quote_segment(id)}/echo",
             params=params,
             json=json,
             data=data,
@@ -16493,9 +16531,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_find(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16513,11 +16551,11 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16531,7 +16569,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find",
+            f"/modalities/{quote_segment(id)}/find",
             params=params,
             json=json,
             data=data,
@@ -16541,9 +16579,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_find_instance(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16560,11 +16598,11 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16578,7 +16616,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-instance",
+            f"/modalities/{quote_segment(id)}/find-instance",
             params=params,
             json=json,
             data=data,
@@ -16588,9 +16626,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_find_patient(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16607,11 +16645,11 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16625,7 +16663,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-patient",
+            f"/modalities/{quote_segment(id)}/find-patient",
             params=params,
             json=json,
             data=data,
@@ -16635,9 +16673,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_find_series(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16654,11 +16692,11 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16672,7 +16710,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-series",
+            f"/modalities/{quote_segment(id)}/find-series",
             params=params,
             json=json,
             data=data,
@@ -16682,9 +16720,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_find_study(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16701,11 +16739,11 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             Associative array containing the query on the values of the DICOM tags.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16719,7 +16757,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-study",
+            f"/modalities/{quote_segment(id)}/find-study",
             params=params,
             json=json,
             data=data,
@@ -16729,9 +16767,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_find_worklist(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16746,8 +16784,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -16759,6 +16795,8 @@ class AsyncOrthancRestMethods:
             - ``Query`` (dict): Associative array containing the filter on the values of the
               DICOM tags.
             - ``Short`` (bool): If set to `true`, report the DICOM tags in hexadecimal format.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16772,7 +16810,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/find-worklist",
+            f"/modalities/{quote_segment(id)}/find-worklist",
             params=params,
             json=json,
             data=data,
@@ -16782,9 +16820,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_get(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16799,8 +16837,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -16831,6 +16867,8 @@ class AsyncOrthancRestMethods:
               close the DICOM association if no DICOM messages are received within this time
               period.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16843,7 +16881,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/get",
+            f"/modalities/{quote_segment(id)}/get",
             params=params,
             json=json,
             data=data,
@@ -16853,9 +16891,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_move(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16871,8 +16909,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -16902,6 +16938,8 @@ class AsyncOrthancRestMethods:
               close the DICOM association if no DICOM messages (e.g., C-STORE sub-operations or
               responses) are received within this time period.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16914,7 +16952,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/move",
+            f"/modalities/{quote_segment(id)}/move",
             params=params,
             json=json,
             data=data,
@@ -16924,9 +16962,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_query(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -16942,8 +16980,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -16961,6 +16997,8 @@ class AsyncOrthancRestMethods:
             - ``Timeout`` (number): Timeout for the C-FIND command and subsequent C-GET/C-MOVE
               retrievals, in seconds (new in Orthanc 1.9.1). Orthanc will close the related
               DICOM associations if no DICOM messages are received within this time period.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -16973,7 +17011,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/query",
+            f"/modalities/{quote_segment(id)}/query",
             params=params,
             json=json,
             data=data,
@@ -16983,9 +17021,9 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_storage_commitment(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -17001,8 +17039,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -17016,6 +17052,8 @@ class AsyncOrthancRestMethods:
               resources to be checked by storage commitment.
             - ``Timeout`` (number): Timeout for the storage commitment command (new in Orthanc
               1.9.1).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -17028,7 +17066,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/storage-commitment",
+            f"/modalities/{quote_segment(id)}/storage-commitment",
             params=params,
             json=json,
             data=data,
@@ -17038,10 +17076,10 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_store(
         self,
         id: str,
-        *,
-        params: Params = None,
         json: Any = None,
         data: Body = None,
+        *,
+        params: Params = None,
         headers: Headers = None,
     ) -> Any:
         """Trigger C-STORE SCU.
@@ -17056,8 +17094,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -17103,6 +17139,8 @@ class AsyncOrthancRestMethods:
             Raw request body, one of:
 
             - ``text/plain``: The Orthanc identifier of one resource to be sent.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -17113,7 +17151,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/store",
+            f"/modalities/{quote_segment(id)}/store",
             params=params,
             json=json,
             data=data,
@@ -17123,6 +17161,7 @@ class AsyncOrthancRestMethods:
     async def post_modalities_id_store_straight(
         self,
         id: str,
+        file: FilePath = None,
         *,
         params: Params = None,
         json: Any = None,
@@ -17142,6 +17181,9 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
+        file : str or os.PathLike, optional
+            Path of a file whose bytes are the raw body (as the R package's ``file``), instead
+            of ``data``.
         params : Mapping[str, Any], optional
             Query parameters. The spec documents none for this route.
         json : Any, optional
@@ -17158,16 +17200,17 @@ class AsyncOrthancRestMethods:
         Any
             - ``application/json`` (parsed JSON)
         """
+        data = file_body(file, data)
         return await self._request(
             "POST",
-            f"/modalities/{_quote_segment(id)}/store-straight",
+            f"/modalities/{quote_segment(id)}/store-straight",
             params=params,
             json=json,
             data=data,
             headers=headers,
         )
 
-    async def get_patients(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_patients(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List the available patients.
 
         List the Orthanc identifiers of all the available DICOM patients.
@@ -17220,7 +17263,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/patients", params=params, headers=headers)
 
     async def get_patients_id(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get information about some patient.
 
@@ -17272,7 +17315,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def delete_patients_id(
@@ -17300,15 +17343,15 @@ class AsyncOrthancRestMethods:
             it is often empty).
         """
         return await self._request(
-            "DELETE", f"/patients/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/patients/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def post_patients_id_anonymize(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -17325,8 +17368,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -17374,6 +17415,8 @@ class AsyncOrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -17386,7 +17429,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/anonymize",
+            f"/patients/{quote_segment(id)}/anonymize",
             params=params,
             json=json,
             data=data,
@@ -17394,7 +17437,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_patients_id_archive(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create ZIP archive.
 
@@ -17429,15 +17472,15 @@ class AsyncOrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/archive", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/archive", params=params, headers=headers
         )
 
     async def post_patients_id_archive(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -17452,8 +17495,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -17484,6 +17525,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -17500,7 +17543,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/archive",
+            f"/patients/{quote_segment(id)}/archive",
             params=params,
             json=json,
             data=data,
@@ -17508,7 +17551,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_patients_id_attachments(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List attachments.
 
@@ -17538,11 +17581,11 @@ class AsyncOrthancRestMethods:
                 []
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/attachments", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/attachments", params=params, headers=headers
         )
 
     async def get_patients_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """List operations on attachments.
 
@@ -17558,13 +17601,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -17589,7 +17632,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -17598,11 +17641,11 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set attachment.
 
@@ -17618,19 +17661,19 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``application/octet-stream``: Binary data containing the attachment.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, if this is not the first time this
               attachment is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``application/octet-stream``: Binary data containing the attachment.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -17639,7 +17682,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -17647,7 +17690,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def delete_patients_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete attachment.
 
@@ -17663,14 +17706,14 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -17680,7 +17723,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -17726,7 +17769,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compress",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/compress",
             params=params,
             json=json,
             data=data,
@@ -17734,7 +17777,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_patients_id_attachments_name_compressed_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment (no decompression).
 
@@ -17770,13 +17813,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-data",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-data",
             params=params,
             headers=headers,
         )
 
     async def get_patients_id_attachments_name_compressed_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment on disk.
 
@@ -17792,13 +17835,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -17807,13 +17850,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-md5",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-md5",
             params=params,
             headers=headers,
         )
 
     async def get_patients_id_attachments_name_compressed_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment on disk.
 
@@ -17829,13 +17872,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -17844,13 +17887,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-size",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-size",
             params=params,
             headers=headers,
         )
 
     async def get_patients_id_attachments_name_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment.
 
@@ -17885,13 +17928,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/data",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/data",
             params=params,
             headers=headers,
         )
 
     async def get_patients_id_attachments_name_info(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get info about the attachment.
 
@@ -17906,13 +17949,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -17933,13 +17976,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/info",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/info",
             params=params,
             headers=headers,
         )
 
     async def get_patients_id_attachments_name_is_compressed(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Is attachment compressed?
 
@@ -17954,13 +17997,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -17970,13 +18013,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/is-compressed",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/is-compressed",
             params=params,
             headers=headers,
         )
 
     async def get_patients_id_attachments_name_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment.
 
@@ -17991,13 +18034,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -18006,13 +18049,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/md5",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/md5",
             params=params,
             headers=headers,
         )
 
     async def get_patients_id_attachments_name_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment.
 
@@ -18027,13 +18070,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -18042,7 +18085,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/size",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/size",
             params=params,
             headers=headers,
         )
@@ -18088,7 +18131,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/uncompress",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/uncompress",
             params=params,
             json=json,
             data=data,
@@ -18135,7 +18178,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/attachments/{_quote_segment(name)}/verify-md5",
+            f"/patients/{quote_segment(id)}/attachments/{quote_segment(name)}/verify-md5",
             params=params,
             json=json,
             data=data,
@@ -18143,7 +18186,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_patients_id_instances(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child instances.
 
@@ -18197,11 +18240,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/instances", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/instances", params=params, headers=headers
         )
 
     async def get_patients_id_instances_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get tags of instances.
 
@@ -18248,7 +18291,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/instances-tags", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/instances-tags", params=params, headers=headers
         )
 
     async def get_patients_id_labels(
@@ -18279,7 +18322,7 @@ class AsyncOrthancRestMethods:
                 []
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/labels", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/labels", params=params, headers=headers
         )
 
     async def get_patients_id_labels_label(
@@ -18310,7 +18353,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/patients/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -18355,7 +18398,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/patients/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/patients/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             json=json,
             data=data,
@@ -18390,13 +18433,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/patients/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/patients/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
 
     async def get_patients_id_media(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -18433,15 +18476,15 @@ class AsyncOrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/media", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/media", params=params, headers=headers
         )
 
     async def post_patients_id_media(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -18456,8 +18499,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -18491,6 +18532,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -18507,7 +18550,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/media",
+            f"/patients/{quote_segment(id)}/media",
             params=params,
             json=json,
             data=data,
@@ -18515,7 +18558,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_patients_id_metadata(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List metadata.
 
@@ -18551,11 +18594,11 @@ class AsyncOrthancRestMethods:
                 ]
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/metadata", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/metadata", params=params, headers=headers
         )
 
     async def get_patients_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get metadata.
 
@@ -18569,13 +18612,13 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the patient of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the metadata, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -18584,7 +18627,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/patients/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -18593,11 +18636,11 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set metadata.
 
@@ -18612,19 +18655,19 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the patient of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``text/plain``: String value of the metadata.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, if this is not the first time this
               metadata is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``text/plain``: String value of the metadata.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -18634,7 +18677,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/patients/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -18642,7 +18685,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def delete_patients_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete metadata.
 
@@ -18657,14 +18700,14 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the patient of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -18674,7 +18717,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/patients/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/patients/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -18682,9 +18725,9 @@ class AsyncOrthancRestMethods:
     async def post_patients_id_modify(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -18701,8 +18744,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -18745,6 +18786,8 @@ class AsyncOrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -18757,7 +18800,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/modify",
+            f"/patients/{quote_segment(id)}/modify",
             params=params,
             json=json,
             data=data,
@@ -18765,7 +18808,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_patients_id_module(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get patient module.
 
@@ -18810,7 +18853,7 @@ class AsyncOrthancRestMethods:
                 }
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/module", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/module", params=params, headers=headers
         )
 
     async def get_patients_id_protected(
@@ -18835,15 +18878,15 @@ class AsyncOrthancRestMethods:
             - ``text/plain`` (str): `1` if protected, `0` if not protected.
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/protected", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/protected", params=params, headers=headers
         )
 
     async def put_patients_id_protected(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -18859,10 +18902,10 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body. The spec documents no JSON body for this route.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents no request body for this route; send one only
             where the description above asks for a payload.
@@ -18877,7 +18920,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/patients/{_quote_segment(id)}/protected",
+            f"/patients/{quote_segment(id)}/protected",
             params=params,
             json=json,
             data=data,
@@ -18887,9 +18930,9 @@ class AsyncOrthancRestMethods:
     async def post_patients_id_reconstruct(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -18908,8 +18951,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the patient of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -18923,6 +18964,8 @@ class AsyncOrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -18936,7 +18979,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/patients/{_quote_segment(id)}/reconstruct",
+            f"/patients/{quote_segment(id)}/reconstruct",
             params=params,
             json=json,
             data=data,
@@ -18944,7 +18987,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_patients_id_series(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child series.
 
@@ -18998,11 +19041,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/series", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/series", params=params, headers=headers
         )
 
     async def get_patients_id_shared_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get shared tags.
 
@@ -19047,7 +19090,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/shared-tags", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/shared-tags", params=params, headers=headers
         )
 
     async def get_patients_id_statistics(
@@ -19090,11 +19133,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/statistics", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/statistics", params=params, headers=headers
         )
 
     async def get_patients_id_studies(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child studies.
 
@@ -19148,10 +19191,10 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/patients/{_quote_segment(id)}/studies", params=params, headers=headers
+            "GET", f"/patients/{quote_segment(id)}/studies", params=params, headers=headers
         )
 
-    async def get_peers(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_peers(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List Orthanc peers.
 
         List all the Orthanc peers that are known to Orthanc. This corresponds either to the
@@ -19201,15 +19244,15 @@ class AsyncOrthancRestMethods:
             - ``application/json`` (parsed JSON): List of the available operations.
         """
         return await self._request(
-            "GET", f"/peers/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/peers/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def put_peers_id(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -19224,8 +19267,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the new/updated Orthanc peer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -19242,6 +19283,8 @@ class AsyncOrthancRestMethods:
             - ``URL`` (str): URL of the root of the REST API of the remote Orthanc peer, for
               instance `http://localhost:8042/`.
             - ``Username`` (str): Username for the credentials.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -19255,7 +19298,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/peers/{_quote_segment(id)}",
+            f"/peers/{quote_segment(id)}",
             params=params,
             json=json,
             data=data,
@@ -19288,7 +19331,7 @@ class AsyncOrthancRestMethods:
             it is often empty).
         """
         return await self._request(
-            "DELETE", f"/peers/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/peers/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def get_peers_id_configuration(
@@ -19325,16 +19368,16 @@ class AsyncOrthancRestMethods:
                 }
         """
         return await self._request(
-            "GET", f"/peers/{_quote_segment(id)}/configuration", params=params, headers=headers
+            "GET", f"/peers/{quote_segment(id)}/configuration", params=params, headers=headers
         )
 
     async def post_peers_id_store(
         self,
         id: str,
-        *,
-        params: Params = None,
         json: Any = None,
         data: Body = None,
+        *,
+        params: Params = None,
         headers: Headers = None,
     ) -> Any:
         """Send to Orthanc peer.
@@ -19349,8 +19392,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -19378,6 +19419,8 @@ class AsyncOrthancRestMethods:
             Raw request body, one of:
 
             - ``text/plain``: The Orthanc identifier of one resource to be sent.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -19388,7 +19431,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/peers/{_quote_segment(id)}/store",
+            f"/peers/{quote_segment(id)}/store",
             params=params,
             json=json,
             data=data,
@@ -19398,6 +19441,7 @@ class AsyncOrthancRestMethods:
     async def post_peers_id_store_straight(
         self,
         id: str,
+        file: FilePath = None,
         *,
         params: Params = None,
         json: Any = None,
@@ -19416,6 +19460,9 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the modality of interest.
+        file : str or os.PathLike, optional
+            Path of a file whose bytes are the raw body (as the R package's ``file``), instead
+            of ``data``.
         params : Mapping[str, Any], optional
             Query parameters. The spec documents none for this route.
         json : Any, optional
@@ -19432,9 +19479,10 @@ class AsyncOrthancRestMethods:
         Any
             - ``application/json`` (parsed JSON)
         """
+        data = file_body(file, data)
         return await self._request(
             "POST",
-            f"/peers/{_quote_segment(id)}/store-straight",
+            f"/peers/{quote_segment(id)}/store-straight",
             params=params,
             json=json,
             data=data,
@@ -19467,7 +19515,7 @@ class AsyncOrthancRestMethods:
             - ``application/json`` (parsed JSON): System information about the peer.
         """
         return await self._request(
-            "GET", f"/peers/{_quote_segment(id)}/system", params=params, headers=headers
+            "GET", f"/peers/{quote_segment(id)}/system", params=params, headers=headers
         )
 
     async def get_plugins(self, *, params: Params = None, headers: Headers = None) -> Any:
@@ -19568,7 +19616,7 @@ class AsyncOrthancRestMethods:
                 }
         """
         return await self._request(
-            "GET", f"/plugins/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/plugins/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def get_queries(self, *, params: Params = None, headers: Headers = None) -> Any:
@@ -19620,7 +19668,7 @@ class AsyncOrthancRestMethods:
             - ``application/json`` (parsed JSON): JSON array containing the list of operations.
         """
         return await self._request(
-            "GET", f"/queries/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def delete_queries_id(
@@ -19648,11 +19696,11 @@ class AsyncOrthancRestMethods:
             it is often empty).
         """
         return await self._request(
-            "DELETE", f"/queries/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/queries/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def get_queries_id_answers(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List answers to a query.
 
@@ -19684,7 +19732,7 @@ class AsyncOrthancRestMethods:
               is provided).
         """
         return await self._request(
-            "GET", f"/queries/{_quote_segment(id)}/answers", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}/answers", params=params, headers=headers
         )
 
     async def get_queries_id_answers_index(
@@ -19715,13 +19763,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}",
             params=params,
             headers=headers,
         )
 
     async def get_queries_id_answers_index_content(
-        self, id: str, index: str, *, params: Params = None, headers: Headers = None
+        self, id: str, index: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get one answer.
 
@@ -19753,7 +19801,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/content",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/content",
             params=params,
             headers=headers,
         )
@@ -19762,9 +19810,9 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         index: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -19782,8 +19830,6 @@ class AsyncOrthancRestMethods:
             Identifier of the query of interest.
         index : str
             Index of the answer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -19793,6 +19839,8 @@ class AsyncOrthancRestMethods:
               DICOM tags.
             - ``Timeout`` (number): Timeout for the C-FIND command, in seconds (new in Orthanc
               1.9.1).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -19805,7 +19853,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/query-instances",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/query-instances",
             params=params,
             json=json,
             data=data,
@@ -19816,9 +19864,9 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         index: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -19836,8 +19884,6 @@ class AsyncOrthancRestMethods:
             Identifier of the query of interest.
         index : str
             Index of the answer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -19847,6 +19893,8 @@ class AsyncOrthancRestMethods:
               DICOM tags.
             - ``Timeout`` (number): Timeout for the C-FIND command, in seconds (new in Orthanc
               1.9.1).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -19859,7 +19907,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/query-series",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/query-series",
             params=params,
             json=json,
             data=data,
@@ -19870,9 +19918,9 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         index: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -19890,8 +19938,6 @@ class AsyncOrthancRestMethods:
             Identifier of the query of interest.
         index : str
             Index of the answer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -19901,6 +19947,8 @@ class AsyncOrthancRestMethods:
               DICOM tags.
             - ``Timeout`` (number): Timeout for the C-FIND command, in seconds (new in Orthanc
               1.9.1).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -19913,7 +19961,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/query-studies",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/query-studies",
             params=params,
             json=json,
             data=data,
@@ -19924,10 +19972,10 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         index: str,
-        *,
-        params: Params = None,
         json: Any = None,
         data: Body = None,
+        *,
+        params: Params = None,
         headers: Headers = None,
     ) -> Any:
         """Retrieve one answer with a C-MOVE or a C-GET SCU.
@@ -19944,8 +19992,6 @@ class AsyncOrthancRestMethods:
             Identifier of the query of interest.
         index : str
             Index of the answer.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -19981,6 +20027,8 @@ class AsyncOrthancRestMethods:
             Raw request body, one of:
 
             - ``text/plain``: AET of the target modality.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -19991,7 +20039,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/answers/{_quote_segment(index)}/retrieve",
+            f"/queries/{quote_segment(id)}/answers/{quote_segment(index)}/retrieve",
             params=params,
             json=json,
             data=data,
@@ -20023,7 +20071,7 @@ class AsyncOrthancRestMethods:
             - ``text/plain`` (str): The level.
         """
         return await self._request(
-            "GET", f"/queries/{_quote_segment(id)}/level", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}/level", params=params, headers=headers
         )
 
     async def get_queries_id_modality(
@@ -20051,11 +20099,11 @@ class AsyncOrthancRestMethods:
             - ``text/plain`` (str): The identifier of the DICOM modality.
         """
         return await self._request(
-            "GET", f"/queries/{_quote_segment(id)}/modality", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}/modality", params=params, headers=headers
         )
 
     async def get_queries_id_query(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get original query arguments.
 
@@ -20083,16 +20131,16 @@ class AsyncOrthancRestMethods:
             - ``application/json`` (parsed JSON): Content of the original query.
         """
         return await self._request(
-            "GET", f"/queries/{_quote_segment(id)}/query", params=params, headers=headers
+            "GET", f"/queries/{quote_segment(id)}/query", params=params, headers=headers
         )
 
     async def post_queries_id_retrieve(
         self,
         id: str,
-        *,
-        params: Params = None,
         json: Any = None,
         data: Body = None,
+        *,
+        params: Params = None,
         headers: Headers = None,
     ) -> Any:
         """Retrieve all answers with C-MOVE SCU.
@@ -20107,8 +20155,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Identifier of the query of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -20144,6 +20190,8 @@ class AsyncOrthancRestMethods:
             Raw request body, one of:
 
             - ``text/plain``: AET of the target modality.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -20154,14 +20202,14 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/queries/{_quote_segment(id)}/retrieve",
+            f"/queries/{quote_segment(id)}/retrieve",
             params=params,
             json=json,
             data=data,
             headers=headers,
         )
 
-    async def get_series(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_series(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List the available series.
 
         List the Orthanc identifiers of all the available DICOM series.
@@ -20214,7 +20262,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/series", params=params, headers=headers)
 
     async def get_series_id(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get information about some series.
 
@@ -20266,7 +20314,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def delete_series_id(
@@ -20294,15 +20342,15 @@ class AsyncOrthancRestMethods:
             it is often empty).
         """
         return await self._request(
-            "DELETE", f"/series/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/series/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def post_series_id_anonymize(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -20319,8 +20367,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -20368,6 +20414,8 @@ class AsyncOrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -20380,7 +20428,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/anonymize",
+            f"/series/{quote_segment(id)}/anonymize",
             params=params,
             json=json,
             data=data,
@@ -20388,7 +20436,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_series_id_archive(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create ZIP archive.
 
@@ -20423,15 +20471,15 @@ class AsyncOrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/archive", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/archive", params=params, headers=headers
         )
 
     async def post_series_id_archive(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -20446,8 +20494,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -20478,6 +20524,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -20494,7 +20542,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/archive",
+            f"/series/{quote_segment(id)}/archive",
             params=params,
             json=json,
             data=data,
@@ -20502,7 +20550,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_series_id_attachments(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List attachments.
 
@@ -20532,11 +20580,11 @@ class AsyncOrthancRestMethods:
                 []
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/attachments", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/attachments", params=params, headers=headers
         )
 
     async def get_series_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """List operations on attachments.
 
@@ -20552,13 +20600,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -20583,7 +20631,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -20592,11 +20640,11 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set attachment.
 
@@ -20612,19 +20660,19 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``application/octet-stream``: Binary data containing the attachment.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, if this is not the first time this
               attachment is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``application/octet-stream``: Binary data containing the attachment.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -20633,7 +20681,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -20641,7 +20689,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def delete_series_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete attachment.
 
@@ -20657,14 +20705,14 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -20674,7 +20722,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -20720,7 +20768,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compress",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/compress",
             params=params,
             json=json,
             data=data,
@@ -20728,7 +20776,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_series_id_attachments_name_compressed_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment (no decompression).
 
@@ -20764,13 +20812,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-data",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-data",
             params=params,
             headers=headers,
         )
 
     async def get_series_id_attachments_name_compressed_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment on disk.
 
@@ -20786,13 +20834,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -20801,13 +20849,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-md5",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-md5",
             params=params,
             headers=headers,
         )
 
     async def get_series_id_attachments_name_compressed_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment on disk.
 
@@ -20823,13 +20871,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -20838,13 +20886,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-size",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-size",
             params=params,
             headers=headers,
         )
 
     async def get_series_id_attachments_name_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment.
 
@@ -20879,13 +20927,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/data",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/data",
             params=params,
             headers=headers,
         )
 
     async def get_series_id_attachments_name_info(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get info about the attachment.
 
@@ -20900,13 +20948,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -20927,13 +20975,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/info",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/info",
             params=params,
             headers=headers,
         )
 
     async def get_series_id_attachments_name_is_compressed(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Is attachment compressed?
 
@@ -20948,13 +20996,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -20964,13 +21012,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/is-compressed",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/is-compressed",
             params=params,
             headers=headers,
         )
 
     async def get_series_id_attachments_name_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment.
 
@@ -20985,13 +21033,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -21000,13 +21048,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/md5",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/md5",
             params=params,
             headers=headers,
         )
 
     async def get_series_id_attachments_name_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment.
 
@@ -21021,13 +21069,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -21036,7 +21084,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/size",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/size",
             params=params,
             headers=headers,
         )
@@ -21082,7 +21130,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/uncompress",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/uncompress",
             params=params,
             json=json,
             data=data,
@@ -21129,7 +21177,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/attachments/{_quote_segment(name)}/verify-md5",
+            f"/series/{quote_segment(id)}/attachments/{quote_segment(name)}/verify-md5",
             params=params,
             json=json,
             data=data,
@@ -21137,7 +21185,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_series_id_instances(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child instances.
 
@@ -21188,11 +21236,11 @@ class AsyncOrthancRestMethods:
                 ]
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/instances", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/instances", params=params, headers=headers
         )
 
     async def get_series_id_instances_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get tags of instances.
 
@@ -21239,7 +21287,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/instances-tags", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/instances-tags", params=params, headers=headers
         )
 
     async def get_series_id_labels(
@@ -21270,7 +21318,7 @@ class AsyncOrthancRestMethods:
                 []
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/labels", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/labels", params=params, headers=headers
         )
 
     async def get_series_id_labels_label(
@@ -21301,7 +21349,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/series/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -21346,7 +21394,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/series/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/series/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             json=json,
             data=data,
@@ -21381,13 +21429,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/series/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/series/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
 
     async def get_series_id_media(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -21424,15 +21472,15 @@ class AsyncOrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/media", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/media", params=params, headers=headers
         )
 
     async def post_series_id_media(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -21447,8 +21495,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -21482,6 +21528,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -21498,7 +21546,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/media",
+            f"/series/{quote_segment(id)}/media",
             params=params,
             json=json,
             data=data,
@@ -21506,7 +21554,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_series_id_metadata(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List metadata.
 
@@ -21543,11 +21591,11 @@ class AsyncOrthancRestMethods:
                 ]
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/metadata", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/metadata", params=params, headers=headers
         )
 
     async def get_series_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get metadata.
 
@@ -21561,13 +21609,13 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the series of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the metadata, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -21576,7 +21624,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/series/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -21585,11 +21633,11 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set metadata.
 
@@ -21604,19 +21652,19 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the series of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``text/plain``: String value of the metadata.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, if this is not the first time this
               metadata is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``text/plain``: String value of the metadata.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -21626,7 +21674,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/series/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -21634,7 +21682,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def delete_series_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete metadata.
 
@@ -21649,14 +21697,14 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the series of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -21666,7 +21714,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/series/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/series/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -21674,9 +21722,9 @@ class AsyncOrthancRestMethods:
     async def post_series_id_modify(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -21693,8 +21741,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -21737,6 +21783,8 @@ class AsyncOrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -21749,7 +21797,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/modify",
+            f"/series/{quote_segment(id)}/modify",
             params=params,
             json=json,
             data=data,
@@ -21757,7 +21805,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_series_id_module(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get series module.
 
@@ -21803,11 +21851,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/module", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/module", params=params, headers=headers
         )
 
     async def get_series_id_numpy(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Decode series for numpy.
 
@@ -21836,7 +21884,7 @@ class AsyncOrthancRestMethods:
               https://numpy.org/devdocs/reference/generated/numpy.lib.format.html.
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/numpy", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/numpy", params=params, headers=headers
         )
 
     async def get_series_id_ordered_slices(
@@ -21883,11 +21931,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/ordered-slices", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/ordered-slices", params=params, headers=headers
         )
 
     async def get_series_id_patient(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent patient.
 
@@ -21939,15 +21987,15 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/patient", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/patient", params=params, headers=headers
         )
 
     async def post_series_id_reconstruct(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -21965,8 +22013,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the series of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -21980,6 +22026,8 @@ class AsyncOrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -21993,7 +22041,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/series/{_quote_segment(id)}/reconstruct",
+            f"/series/{quote_segment(id)}/reconstruct",
             params=params,
             json=json,
             data=data,
@@ -22001,7 +22049,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_series_id_shared_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get shared tags.
 
@@ -22046,7 +22094,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/shared-tags", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/shared-tags", params=params, headers=headers
         )
 
     async def get_series_id_statistics(
@@ -22087,11 +22135,11 @@ class AsyncOrthancRestMethods:
                 }
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/statistics", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/statistics", params=params, headers=headers
         )
 
     async def get_series_id_study(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent study.
 
@@ -22143,7 +22191,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/series/{_quote_segment(id)}/study", params=params, headers=headers
+            "GET", f"/series/{quote_segment(id)}/study", params=params, headers=headers
         )
 
     async def get_statistics(self, *, params: Params = None, headers: Headers = None) -> Any:
@@ -22205,7 +22253,7 @@ class AsyncOrthancRestMethods:
             - ``application/json`` (parsed JSON)
         """
         return await self._request(
-            "GET", f"/storage-commitment/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/storage-commitment/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def post_storage_commitment_id_remove(
@@ -22248,14 +22296,14 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/storage-commitment/{_quote_segment(id)}/remove",
+            f"/storage-commitment/{quote_segment(id)}/remove",
             params=params,
             json=json,
             data=data,
             headers=headers,
         )
 
-    async def get_studies(self, *, params: Params = None, headers: Headers = None) -> Any:
+    async def get_studies(self, params: Params = None, *, headers: Headers = None) -> Any:
         """List the available studies.
 
         List the Orthanc identifiers of all the available DICOM studies.
@@ -22308,7 +22356,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/studies", params=params, headers=headers)
 
     async def get_studies_id(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get information about some study.
 
@@ -22360,7 +22408,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def delete_studies_id(
@@ -22388,15 +22436,15 @@ class AsyncOrthancRestMethods:
             it is often empty).
         """
         return await self._request(
-            "DELETE", f"/studies/{_quote_segment(id)}", params=params, headers=headers
+            "DELETE", f"/studies/{quote_segment(id)}", params=params, headers=headers
         )
 
     async def post_studies_id_anonymize(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -22413,8 +22461,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -22462,6 +22508,8 @@ class AsyncOrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -22474,7 +22522,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/anonymize",
+            f"/studies/{quote_segment(id)}/anonymize",
             params=params,
             json=json,
             data=data,
@@ -22482,7 +22530,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_studies_id_archive(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create ZIP archive.
 
@@ -22517,15 +22565,15 @@ class AsyncOrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/archive", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/archive", params=params, headers=headers
         )
 
     async def post_studies_id_archive(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -22540,8 +22588,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -22572,6 +22618,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -22588,7 +22636,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/archive",
+            f"/studies/{quote_segment(id)}/archive",
             params=params,
             json=json,
             data=data,
@@ -22596,7 +22644,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_studies_id_attachments(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List attachments.
 
@@ -22626,11 +22674,11 @@ class AsyncOrthancRestMethods:
                 []
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/attachments", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/attachments", params=params, headers=headers
         )
 
     async def get_studies_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """List operations on attachments.
 
@@ -22646,13 +22694,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -22677,7 +22725,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -22686,11 +22734,11 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set attachment.
 
@@ -22706,19 +22754,19 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``application/octet-stream``: Binary data containing the attachment.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, if this is not the first time this
               attachment is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``application/octet-stream``: Binary data containing the attachment.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -22727,7 +22775,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -22735,7 +22783,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def delete_studies_id_attachments_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete attachment.
 
@@ -22751,14 +22799,14 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the attachment, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -22768,7 +22816,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -22814,7 +22862,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compress",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/compress",
             params=params,
             json=json,
             data=data,
@@ -22822,7 +22870,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_studies_id_attachments_name_compressed_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment (no decompression).
 
@@ -22858,13 +22906,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-data",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-data",
             params=params,
             headers=headers,
         )
 
     async def get_studies_id_attachments_name_compressed_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment on disk.
 
@@ -22880,13 +22928,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -22895,13 +22943,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-md5",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-md5",
             params=params,
             headers=headers,
         )
 
     async def get_studies_id_attachments_name_compressed_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment on disk.
 
@@ -22917,13 +22965,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -22932,13 +22980,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/compressed-size",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/compressed-size",
             params=params,
             headers=headers,
         )
 
     async def get_studies_id_attachments_name_data(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, params: Params = None, headers: Headers = None
     ) -> Any:
         """Get attachment.
 
@@ -22973,13 +23021,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/data",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/data",
             params=params,
             headers=headers,
         )
 
     async def get_studies_id_attachments_name_info(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get info about the attachment.
 
@@ -22994,13 +23042,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -23021,13 +23069,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/info",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/info",
             params=params,
             headers=headers,
         )
 
     async def get_studies_id_attachments_name_is_compressed(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Is attachment compressed?
 
@@ -23042,13 +23090,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -23058,13 +23106,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/is-compressed",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/is-compressed",
             params=params,
             headers=headers,
         )
 
     async def get_studies_id_attachments_name_md5(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get MD5 of attachment.
 
@@ -23079,13 +23127,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -23094,13 +23142,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/md5",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/md5",
             params=params,
             headers=headers,
         )
 
     async def get_studies_id_attachments_name_size(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get size of attachment.
 
@@ -23115,13 +23163,13 @@ class AsyncOrthancRestMethods:
         name : str
             The name of the attachment, or its index (cf. `UserContentType` configuration
             option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the attachment, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -23130,7 +23178,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/size",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/size",
             params=params,
             headers=headers,
         )
@@ -23176,7 +23224,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/uncompress",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/uncompress",
             params=params,
             json=json,
             data=data,
@@ -23223,7 +23271,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/attachments/{_quote_segment(name)}/verify-md5",
+            f"/studies/{quote_segment(id)}/attachments/{quote_segment(name)}/verify-md5",
             params=params,
             json=json,
             data=data,
@@ -23231,7 +23279,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_studies_id_instances(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child instances.
 
@@ -23285,11 +23333,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/instances", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/instances", params=params, headers=headers
         )
 
     async def get_studies_id_instances_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get tags of instances.
 
@@ -23336,7 +23384,7 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/instances-tags", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/instances-tags", params=params, headers=headers
         )
 
     async def get_studies_id_labels(
@@ -23367,7 +23415,7 @@ class AsyncOrthancRestMethods:
                 []
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/labels", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/labels", params=params, headers=headers
         )
 
     async def get_studies_id_labels_label(
@@ -23398,7 +23446,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/studies/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
@@ -23443,7 +23491,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/studies/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/studies/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             json=json,
             data=data,
@@ -23478,13 +23526,13 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/studies/{_quote_segment(id)}/labels/{_quote_segment(label)}",
+            f"/studies/{quote_segment(id)}/labels/{quote_segment(label)}",
             params=params,
             headers=headers,
         )
 
     async def get_studies_id_media(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -23521,15 +23569,15 @@ class AsyncOrthancRestMethods:
             - ``application/zip`` (bytes): ZIP file containing the archive.
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/media", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/media", params=params, headers=headers
         )
 
     async def post_studies_id_media(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -23544,8 +23592,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -23579,6 +23625,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -23595,7 +23643,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/media",
+            f"/studies/{quote_segment(id)}/media",
             params=params,
             json=json,
             data=data,
@@ -23605,9 +23653,9 @@ class AsyncOrthancRestMethods:
     async def post_studies_id_merge(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -23623,8 +23671,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -23647,6 +23693,8 @@ class AsyncOrthancRestMethods:
               default, easy behavior, but it is *not* desirable for long jobs, as it might lead
               to network timeouts.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -23659,7 +23707,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/merge",
+            f"/studies/{quote_segment(id)}/merge",
             params=params,
             json=json,
             data=data,
@@ -23667,7 +23715,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_studies_id_metadata(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """List metadata.
 
@@ -23703,11 +23751,11 @@ class AsyncOrthancRestMethods:
                 ]
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/metadata", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/metadata", params=params, headers=headers
         )
 
     async def get_studies_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Get metadata.
 
@@ -23721,13 +23769,13 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the study of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-None-Match`` (str): Optional revision of the metadata, to check if its
               content has changed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -23736,7 +23784,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "GET",
-            f"/studies/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -23745,11 +23793,11 @@ class AsyncOrthancRestMethods:
         self,
         id: str,
         name: str,
+        headers: Headers = None,
+        data: Body = None,
         *,
         params: Params = None,
         json: Any = None,
-        data: Body = None,
-        headers: Headers = None,
     ) -> Any:
         """Set metadata.
 
@@ -23764,19 +23812,19 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the study of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
-        data : bytes, optional
-            Raw request body, one of:
-
-            - ``text/plain``: String value of the metadata.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, if this is not the first time this
               metadata is set.
+        data : bytes, optional
+            Raw request body, one of:
+
+            - ``text/plain``: String value of the metadata.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
 
         Returns
         -------
@@ -23786,7 +23834,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "PUT",
-            f"/studies/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             json=json,
             data=data,
@@ -23794,7 +23842,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def delete_studies_id_metadata_name(
-        self, id: str, name: str, *, params: Params = None, headers: Headers = None
+        self, id: str, name: str, headers: Headers = None, *, params: Params = None
     ) -> Any:
         """Delete metadata.
 
@@ -23809,14 +23857,14 @@ class AsyncOrthancRestMethods:
             Orthanc identifier of the study of interest.
         name : str
             The name of the metadata, or its index (cf. `UserMetadata` configuration option).
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers. Documented ones:
 
             - ``If-Match`` (str): Revision of the metadata, to check if its content has not
               changed and can be deleted. This header is mandatory if `CheckRevisions` option is
               `true`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
 
         Returns
         -------
@@ -23826,7 +23874,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "DELETE",
-            f"/studies/{_quote_segment(id)}/metadata/{_quote_segment(name)}",
+            f"/studies/{quote_segment(id)}/metadata/{quote_segment(name)}",
             params=params,
             headers=headers,
         )
@@ -23834,9 +23882,9 @@ class AsyncOrthancRestMethods:
     async def post_studies_id_modify(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -23853,8 +23901,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -23897,6 +23943,8 @@ class AsyncOrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -23909,7 +23957,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/modify",
+            f"/studies/{quote_segment(id)}/modify",
             params=params,
             json=json,
             data=data,
@@ -23917,7 +23965,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_studies_id_module(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get study module.
 
@@ -23962,11 +24010,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/module", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/module", params=params, headers=headers
         )
 
     async def get_studies_id_module_patient(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get patient module of study.
 
@@ -24012,11 +24060,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/module-patient", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/module-patient", params=params, headers=headers
         )
 
     async def get_studies_id_patient(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get parent patient.
 
@@ -24068,15 +24116,15 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/patient", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/patient", params=params, headers=headers
         )
 
     async def post_studies_id_reconstruct(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -24094,8 +24142,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24109,6 +24155,8 @@ class AsyncOrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24122,7 +24170,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/reconstruct",
+            f"/studies/{quote_segment(id)}/reconstruct",
             params=params,
             json=json,
             data=data,
@@ -24130,7 +24178,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_studies_id_series(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get child series.
 
@@ -24184,11 +24232,11 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/series", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/series", params=params, headers=headers
         )
 
     async def get_studies_id_shared_tags(
-        self, id: str, *, params: Params = None, headers: Headers = None
+        self, id: str, params: Params = None, *, headers: Headers = None
     ) -> Any:
         """Get shared tags.
 
@@ -24233,15 +24281,15 @@ class AsyncOrthancRestMethods:
                 ...
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/shared-tags", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/shared-tags", params=params, headers=headers
         )
 
     async def post_studies_id_split(
         self,
         id: str,
+        json: Any = None,
         *,
         params: Params = None,
-        json: Any = None,
         data: Body = None,
         headers: Headers = None,
     ) -> Any:
@@ -24259,8 +24307,6 @@ class AsyncOrthancRestMethods:
         ----------
         id : str
             Orthanc identifier of the study of interest.
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24295,6 +24341,8 @@ class AsyncOrthancRestMethods:
               default, easy behavior, but it is *not* desirable for long jobs, as it might lead
               to network timeouts.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24307,7 +24355,7 @@ class AsyncOrthancRestMethods:
         """
         return await self._request(
             "POST",
-            f"/studies/{_quote_segment(id)}/split",
+            f"/studies/{quote_segment(id)}/split",
             params=params,
             json=json,
             data=data,
@@ -24353,7 +24401,7 @@ class AsyncOrthancRestMethods:
                 }
         """
         return await self._request(
-            "GET", f"/studies/{_quote_segment(id)}/statistics", params=params, headers=headers
+            "GET", f"/studies/{quote_segment(id)}/statistics", params=params, headers=headers
         )
 
     async def get_system(self, *, params: Params = None, headers: Headers = None) -> Any:
@@ -24485,7 +24533,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def put_tools_accepted_transfer_syntaxes(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, data: Body = None, *, params: Params = None, headers: Headers = None
     ) -> Any:
         """Set accepted transfer syntaxes.
 
@@ -24495,8 +24543,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
             JSON array containing a list of transfer syntax UIDs to be accepted. Wildcards `?`
@@ -24506,6 +24552,8 @@ class AsyncOrthancRestMethods:
 
             - ``text/plain``: UID of the transfer syntax to be accepted. Wildcards `?` and `*`
               are accepted.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -24525,7 +24573,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_bulk_anonymize(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Anonymize a set of resources.
 
@@ -24536,8 +24584,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24587,6 +24633,8 @@ class AsyncOrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24603,7 +24651,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_bulk_content(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Describe a set of resources.
 
@@ -24614,8 +24662,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24633,6 +24679,8 @@ class AsyncOrthancRestMethods:
             - ``Resources`` (list of str): List of the Orthanc identifiers of the
               patients/studies/series/instances of interest.
             - ``Short`` (bool): If set to `true`, report the DICOM tags in hexadecimal format.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24649,7 +24697,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_bulk_delete(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Delete a set of resources.
 
@@ -24660,8 +24708,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24669,6 +24715,8 @@ class AsyncOrthancRestMethods:
 
             - ``Resources`` (list of str): List of the Orthanc identifiers of the
               patients/studies/series/instances of interest.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24685,7 +24733,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_bulk_modify(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Modify a set of resources.
 
@@ -24696,8 +24744,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24746,6 +24792,8 @@ class AsyncOrthancRestMethods:
             - ``Transcode`` (str): Transcode the DICOM instances to the provided DICOM transfer
               syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
             - ``UserData`` (dict): User data that will travel along with the job.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24762,7 +24810,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_count_resources(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Count local resources.
 
@@ -24773,8 +24821,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24801,6 +24847,8 @@ class AsyncOrthancRestMethods:
             - ``Query`` (dict): Associative array containing the filter on the values of the
               DICOM tags.
             - ``Short`` (bool): If set to `true`, report the DICOM tags in hexadecimal format.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24817,7 +24865,11 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_tools_create_archive(
-        self, *, params: Params = None, headers: Headers = None
+        self,
+        resources: str | Sequence[Any] | None = None,
+        params: Params = None,
+        *,
+        headers: Headers = None,
     ) -> Any:
         """Create ZIP archive.
 
@@ -24828,6 +24880,9 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
+        resources : str or list of str, optional
+            A comma separated list of Orthanc resource identifiers to include in the ZIP
+            archive. Sent as the query parameter ``resources`` (a list is joined by commas).
         params : Mapping[str, Any], optional
             Query parameters. Documented ones:
 
@@ -24836,8 +24891,6 @@ class AsyncOrthancRestMethods:
             - ``lossy-quality`` (number): If transcoding to a lossy transfer syntax, this entry
               defines the quality as an integer between 1 and 100. If not provided, the value is
               defined by the "DicomLossyTranscodingQuality" configuration. (new in v1.12.7).
-            - ``resources`` (str) (required): A comma separated list of Orthanc resource
-              identifiers to include in the ZIP archive.
             - ``transcode`` (str): If present, the DICOM files will be transcoded to the
               provided transfer syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
         headers : Mapping[str, str], optional
@@ -24849,10 +24902,11 @@ class AsyncOrthancRestMethods:
             The server's answer, parsed as JSON when it is JSON (the spec documents no content;
             it is often empty).
         """
+        params = with_query(params, **{"resources": comma_list(resources, "resources")})
         return await self._request("GET", "/tools/create-archive", params=params, headers=headers)
 
     async def post_tools_create_archive(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Create ZIP archive.
 
@@ -24863,8 +24917,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24896,6 +24948,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24915,7 +24969,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_create_dicom(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Create one DICOM instance.
 
@@ -24925,8 +24979,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -24958,6 +25010,8 @@ class AsyncOrthancRestMethods:
               `Tags`.
             - ``Tags`` (dict): Associative array containing the tags of the new instance to be
               created.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -24973,7 +25027,11 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_tools_create_media(
-        self, *, params: Params = None, headers: Headers = None
+        self,
+        resources: str | Sequence[Any] | None = None,
+        params: Params = None,
+        *,
+        headers: Headers = None,
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -24984,6 +25042,9 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
+        resources : str or list of str, optional
+            A comma separated list of Orthanc resource identifiers to include in the DICOMDIR
+            media. Sent as the query parameter ``resources`` (a list is joined by commas).
         params : Mapping[str, Any], optional
             Query parameters. Documented ones:
 
@@ -24992,8 +25053,6 @@ class AsyncOrthancRestMethods:
             - ``lossy-quality`` (number): If transcoding to a lossy transfer syntax, this entry
               defines the quality as an integer between 1 and 100. If not provided, the value is
               defined by the "DicomLossyTranscodingQuality" configuration. (new in v1.12.7).
-            - ``resources`` (str) (required): A comma separated list of Orthanc resource
-              identifiers to include in the DICOMDIR media.
             - ``transcode`` (str): If present, the DICOM files will be transcoded to the
               provided transfer syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
         headers : Mapping[str, str], optional
@@ -25005,10 +25064,11 @@ class AsyncOrthancRestMethods:
             The server's answer, parsed as JSON when it is JSON (the spec documents no content;
             it is often empty).
         """
+        params = with_query(params, **{"resources": comma_list(resources, "resources")})
         return await self._request("GET", "/tools/create-media", params=params, headers=headers)
 
     async def post_tools_create_media(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -25019,8 +25079,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -25055,6 +25113,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -25074,7 +25134,11 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_tools_create_media_extended(
-        self, *, params: Params = None, headers: Headers = None
+        self,
+        resources: str | Sequence[Any] | None = None,
+        params: Params = None,
+        *,
+        headers: Headers = None,
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -25085,6 +25149,9 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
+        resources : str or list of str, optional
+            A comma separated list of Orthanc resource identifiers to include in the DICOMDIR
+            media. Sent as the query parameter ``resources`` (a list is joined by commas).
         params : Mapping[str, Any], optional
             Query parameters. Documented ones:
 
@@ -25093,8 +25160,6 @@ class AsyncOrthancRestMethods:
             - ``lossy-quality`` (number): If transcoding to a lossy transfer syntax, this entry
               defines the quality as an integer between 1 and 100. If not provided, the value is
               defined by the "DicomLossyTranscodingQuality" configuration. (new in v1.12.7).
-            - ``resources`` (str) (required): A comma separated list of Orthanc resource
-              identifiers to include in the DICOMDIR media.
             - ``transcode`` (str): If present, the DICOM files will be transcoded to the
               provided transfer syntax: https://orthanc.uclouvain.be/book/faq/transcoding.html.
         headers : Mapping[str, str], optional
@@ -25106,12 +25171,13 @@ class AsyncOrthancRestMethods:
             The server's answer, parsed as JSON when it is JSON (the spec documents no content;
             it is often empty).
         """
+        params = with_query(params, **{"resources": comma_list(resources, "resources")})
         return await self._request(
             "GET", "/tools/create-media-extended", params=params, headers=headers
         )
 
     async def post_tools_create_media_extended(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Create DICOMDIR media.
 
@@ -25122,8 +25188,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -25158,6 +25222,8 @@ class AsyncOrthancRestMethods:
               uncompression software. If `false`, filenames will be encoded using plain ASCII,
               which was the default in Orthanc <= 1.12.10. Default value is defined by the
               "ZipUseUtf8" configuration option. (new in 1.12.11).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -25207,7 +25273,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/default-encoding", params=params, headers=headers)
 
     async def put_tools_default_encoding(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set default encoding.
 
@@ -25219,15 +25285,15 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: The name of the encoding. Check out configuration option
               `DefaultEncoding` for the allowed values.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25267,7 +25333,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_dicom_echo(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Trigger C-ECHO SCU.
 
@@ -25278,8 +25344,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -25300,6 +25364,8 @@ class AsyncOrthancRestMethods:
               connection initiated by Orthanc to this modality.
             - ``UseDicomTls`` (bool): Whether to use DICOM TLS in the SCU connection initiated
               by Orthanc (new in Orthanc 1.9.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -25316,7 +25382,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_execute_script(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Execute Lua script.
 
@@ -25328,14 +25394,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: The Lua script to be executed.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25349,7 +25415,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_find(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Look for local resources.
 
@@ -25361,8 +25427,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -25411,6 +25475,8 @@ class AsyncOrthancRestMethods:
             - ``Short`` (bool): If set to `true`, report the DICOM tags in hexadecimal format.
             - ``Since`` (number): Show only the resources since the provided index (in
               conjunction with `Limit`).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -25428,7 +25494,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def get_tools_generate_uid(
-        self, *, params: Params = None, headers: Headers = None
+        self, level: str | None = None, *, params: Params = None, headers: Headers = None
     ) -> Any:
         """Generate an identifier.
 
@@ -25438,11 +25504,11 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
+        level : str, optional
+            Type of DICOM resource among: `patient`, `study`, `series` or `instance`. Sent as
+            the query parameter ``level``.
         params : Mapping[str, Any], optional
-            Query parameters. Documented ones:
-
-            - ``level`` (str) (required): Type of DICOM resource among: `patient`, `study`,
-              `series` or `instance`.
+            Query parameters. The spec documents none for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25451,6 +25517,7 @@ class AsyncOrthancRestMethods:
         str
             - ``text/plain`` (str): The generated identifier.
         """
+        params = with_query(params, **{"level": level})
         return await self._request("GET", "/tools/generate-uid", params=params, headers=headers)
 
     async def post_tools_invalidate_tags(
@@ -25530,7 +25597,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/log-level", params=params, headers=headers)
 
     async def put_tools_log_level(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set main log level.
 
@@ -25540,14 +25607,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25585,7 +25652,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/log-level-dicom", params=params, headers=headers)
 
     async def put_tools_log_level_dicom(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `dicom`.
 
@@ -25595,14 +25662,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25642,7 +25709,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def put_tools_log_level_generic(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `generic`.
 
@@ -25652,14 +25719,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25697,7 +25764,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/log-level-http", params=params, headers=headers)
 
     async def put_tools_log_level_http(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `http`.
 
@@ -25707,14 +25774,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25752,7 +25819,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/log-level-jobs", params=params, headers=headers)
 
     async def put_tools_log_level_jobs(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `jobs`.
 
@@ -25762,14 +25829,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25807,7 +25874,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/log-level-lua", params=params, headers=headers)
 
     async def put_tools_log_level_lua(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `lua`.
 
@@ -25817,14 +25884,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25864,7 +25931,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def put_tools_log_level_plugins(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `plugins`.
 
@@ -25874,14 +25941,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25919,7 +25986,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/log-level-sqlite", params=params, headers=headers)
 
     async def put_tools_log_level_sqlite(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set log level for `sqlite`.
 
@@ -25929,14 +25996,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: Possible values: `default`, `verbose` or `trace`.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -25951,7 +26018,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def post_tools_lookup(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Look for DICOM identifiers.
 
@@ -25962,15 +26029,15 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: The DICOM identifier of interest (i.e. the value of `PatientID`,
               `StudyInstanceUID`, `SeriesInstanceUID`, or `SOPInstanceUID`).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -26009,7 +26076,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/metrics", params=params, headers=headers)
 
     async def put_tools_metrics(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Enable collection of metrics.
 
@@ -26020,14 +26087,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: `1` if metrics are collected, `0` if metrics are disabled.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 
@@ -26106,7 +26173,7 @@ class AsyncOrthancRestMethods:
         return await self._request("GET", "/tools/now-local", params=params, headers=headers)
 
     async def post_tools_reconstruct(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, json: Any = None, *, params: Params = None, data: Body = None, headers: Headers = None
     ) -> Any:
         """Reconstruct all the index.
 
@@ -26121,8 +26188,6 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
         json : Any, optional
             JSON request body (sent as ``application/json``).
 
@@ -26131,6 +26196,8 @@ class AsyncOrthancRestMethods:
             - ``ReconstructFiles`` (bool): Also reconstruct the files of the resources (e.g:
               apply IngestTranscoding, StorageCompression). 'false' by default. (New in Orthanc
               1.11.0).
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
         data : bytes, optional
             Raw request body. The spec documents a JSON body only.
         headers : Mapping[str, str], optional
@@ -26230,7 +26297,7 @@ class AsyncOrthancRestMethods:
         )
 
     async def put_tools_unknown_sop_class_accepted(
-        self, *, params: Params = None, json: Any = None, data: Body = None, headers: Headers = None
+        self, data: Body = None, *, params: Params = None, json: Any = None, headers: Headers = None
     ) -> Any:
         """Set unknown SOP class accepted.
 
@@ -26241,14 +26308,14 @@ class AsyncOrthancRestMethods:
 
         Parameters
         ----------
-        params : Mapping[str, Any], optional
-            Query parameters. The spec documents none for this route.
-        json : Any, optional
-            JSON request body. The spec documents no JSON body for this route.
         data : bytes, optional
             Raw request body, one of:
 
             - ``text/plain``: `1` if accepted, `0` if not accepted.
+        params : Mapping[str, Any], optional
+            Query parameters. The spec documents none for this route.
+        json : Any, optional
+            JSON request body. The spec documents no JSON body for this route.
         headers : Mapping[str, str], optional
             Extra HTTP headers for this request.
 

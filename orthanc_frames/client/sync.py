@@ -104,6 +104,15 @@ class Orthanc(ClientBase, OrthancRestMethods):
         """How many retries this client has made so far (for diagnostics)."""
 
     @classmethod
+    def _from_settings(cls, settings: _core.Settings) -> Orthanc:
+        """A client with the settings of another one (its own connection pool)."""
+        client = cls.__new__(cls)
+        client._settings = settings
+        client._http = httpx.Client(**settings.httpx_kwargs())
+        client.retry_count = 0
+        return client
+
+    @classmethod
     def from_env(cls, **overrides: Any) -> Orthanc:
         """A client configured from the environment.
 
@@ -189,7 +198,13 @@ class Orthanc(ClientBase, OrthancRestMethods):
 
     # -- raw verbs -----------------------------------------------------------
 
-    def GET(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
+    def GET(
+        self,
+        route: str,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> Any:
         """Send ``GET route`` (any route, plugin routes included).
 
         Parameters
@@ -200,6 +215,8 @@ class Orthanc(ClientBase, OrthancRestMethods):
             Query parameters; ``True``/``False`` are sent as ``true``/``false``.
         headers : mapping, optional
             Extra headers for this request.
+        cookies : mapping, optional
+            Cookies for this request, name to value (sent as a ``Cookie`` header).
 
         Returns
         -------
@@ -214,6 +231,7 @@ class Orthanc(ClientBase, OrthancRestMethods):
         ConnectionError, Timeout
             When the server cannot be reached or does not answer in time.
         """
+        headers = _core.with_cookies(headers, cookies)
         return self._request("GET", route, params=params, headers=headers)
 
     def POST(
@@ -223,6 +241,9 @@ class Orthanc(ClientBase, OrthancRestMethods):
         data: bytes | str | None = None,
         params: _core.Params = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
+        *,
+        file: str | os.PathLike[str] | None = None,
     ) -> Any:
         """Send ``POST route`` with a JSON body (``json=``) or raw bytes (``data=``).
 
@@ -245,6 +266,13 @@ class Orthanc(ClientBase, OrthancRestMethods):
             Query parameters.
         headers : mapping, optional
             Extra headers for this request.
+        cookies : mapping, optional
+            Cookies for this request, name to value.
+        file : path-like, optional
+            A file whose bytes are the body (a DICOM file, a ZIP), instead of
+            ``data`` (the R package's ``file``). A path given as the second
+            argument, where the JSON body goes, is refused with a
+            ``TypeError`` that says to use ``file=``.
 
         Returns
         -------
@@ -257,6 +285,9 @@ class Orthanc(ClientBase, OrthancRestMethods):
             The request was sent and its answer lost: it may have been
             carried out, and was not sent again.
         """
+        _core.refuse_path_as_json("POST", json)
+        data = _core.file_body(file, data)
+        headers = _core.with_cookies(headers, cookies)
         return self._request("POST", route, params=params, json=json, data=data, headers=headers)
 
     def PUT(
@@ -266,6 +297,9 @@ class Orthanc(ClientBase, OrthancRestMethods):
         data: bytes | str | None = None,
         params: _core.Params = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
+        *,
+        file: str | os.PathLike[str] | None = None,
     ) -> Any:
         """Send ``PUT route`` with a JSON body (``json=``) or raw bytes (``data=``).
 
@@ -281,15 +315,31 @@ class Orthanc(ClientBase, OrthancRestMethods):
             Query parameters.
         headers : mapping, optional
             Extra headers for this request.
+        cookies : mapping, optional
+            Cookies for this request, name to value.
+        file : path-like, optional
+            A file whose bytes are the body (a DICOM file, a ZIP), instead of
+            ``data`` (the R package's ``file``). A path given as the second
+            argument, where the JSON body goes, is refused with a
+            ``TypeError`` that says to use ``file=``.
 
         Returns
         -------
         object
             Parsed JSON, ``str`` for a text answer, ``bytes`` otherwise.
         """
+        _core.refuse_path_as_json("PUT", json)
+        data = _core.file_body(file, data)
+        headers = _core.with_cookies(headers, cookies)
         return self._request("PUT", route, params=params, json=json, data=data, headers=headers)
 
-    def DELETE(self, route: str, params: _core.Params = None, headers: _core.Headers = None) -> Any:
+    def DELETE(
+        self,
+        route: str,
+        params: _core.Params = None,
+        headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> Any:
         """Send ``DELETE route``.
 
         Parameters
@@ -298,12 +348,15 @@ class Orthanc(ClientBase, OrthancRestMethods):
             A path on the server, e.g. ``"/patients/{id}"``.
         params, headers : mapping, optional
             Query parameters and extra headers.
+        cookies : mapping, optional
+            Cookies for this request, name to value.
 
         Returns
         -------
         object
             Orthanc's answer, usually an empty JSON object.
         """
+        headers = _core.with_cookies(headers, cookies)
         return self._request("DELETE", route, params=params, headers=headers)
 
     def stream(
@@ -315,6 +368,7 @@ class Orthanc(ClientBase, OrthancRestMethods):
         params: _core.Params = None,
         json: Any = None,
         headers: _core.Headers = None,
+        cookies: Mapping[str, str] | None = None,
         chunk_size: int = 1 << 20,
         on_bytes: Callable[[int], None] | None = None,
     ) -> Path:
@@ -331,7 +385,11 @@ class Orthanc(ClientBase, OrthancRestMethods):
         path : path-like
             Where to write the file; parent folders are created.
         method : str
-            ``"GET"`` (default) or ``"POST"`` (with ``json=``).
+            ``"GET"`` (default) or ``"POST"`` (with ``json=``). The R
+            package's ``stream(method, route)`` order is refused with a
+            ``TypeError`` that shows this one.
+        cookies : mapping, optional
+            Cookies for this request, name to value.
         on_bytes : callable, optional
             Called with the size of every chunk written (for progress bars).
 
@@ -340,6 +398,8 @@ class Orthanc(ClientBase, OrthancRestMethods):
         pathlib.Path
             ``path``.
         """
+        _core.refuse_verb_as_route(route)
+        headers = _core.with_cookies(headers, cookies)
         method = method.upper()
         route, query = self._prepare(route, params)
         attempt = 0

@@ -46,6 +46,8 @@ __all__ = ["Resource", "main_tag_property"]
 R = TypeVar("R", bound="Resource")
 
 # Shown by repr when already known (a repr never fetches).
+_CHILD_LEVEL = {"patient": "study", "study": "series", "series": "instance"}
+
 _REPR_TAGS = {
     "patient": ("PatientID", "PatientName"),
     "study": ("StudyDate", "StudyDescription"),
@@ -240,8 +242,9 @@ class Resource(ServerHandle):
         """The URL of this resource in Orthanc Explorer."""
         return f"{self._client.url}/app/explorer.html#{self.level}?uuid={self._id}"
 
+    @property
     def statistics(self) -> dict[str, Any]:
-        """Counts and disk sizes of the resource (``/{level}/{id}/statistics``)."""
+        """Counts and disk sizes of the resource (``/{level}/{id}/statistics``), read now."""
         return dict(self._client.GET(self._path("statistics")))
 
     def get_module(self, simplify: bool = False, short: bool = False) -> dict[str, Any]:
@@ -256,24 +259,27 @@ class Resource(ServerHandle):
         """
         return dict(self._client.GET(self._path("module"), params=_format(simplify, short)))
 
-    def get_shared_tags(self, simplify: bool = False, short: bool = False) -> dict[str, Any]:
+    def get_shared_tags(self, simplify: bool | None = None, short: bool = False) -> dict[str, Any]:
         """The tags whose value is the same in every instance of the resource.
 
+        Simplified by default, as in the R package (``{"Modality": "CT"}``);
+        ``simplify=False`` gives Orthanc's full form
+        (``{"0008,0060": {"Name": "Modality", "Type": "String", "Value": "CT"}}``).
         Orthanc reads every instance file to answer: slow on large resources.
 
         Parameters
         ----------
-        simplify : bool
-            Keywords as keys and plain values.
+        simplify : bool, optional
+            Keywords as keys and plain values (default, unless ``short``).
         short : bool
-            Tag numbers as keys and plain values. Not with ``simplify``.
+            Tag numbers as keys and plain values. Not with ``simplify=True``.
         """
         return dict(self._client.GET(self._path("shared-tags"), params=_format(simplify, short)))
 
     @property
     def shared_tags(self) -> dict[str, Any]:
         """The shared tags, simplified (see :meth:`get_shared_tags`)."""
-        return self.get_shared_tags(simplify=True)
+        return self.get_shared_tags()
 
     # -- labels --------------------------------------------------------------
 
@@ -401,14 +407,38 @@ class Resource(ServerHandle):
             self._children = list(children)
         return children
 
-    def _set_children(self, children: Iterable[Resource]) -> None:
-        """Fix the locked children (used by find-and-filter); needs ``lock_children``."""
+    def set_child_resources(self, resources: Iterable[Resource]) -> None:
+        """Fix the children this resource lists (``.studies``, ``.series``, ``.instances``).
+
+        What :func:`orthanc_frames.find_and_filter_patients` does to keep
+        only the children that passed the filters. Needs ``lock_children``:
+        otherwise children are read from the server at each access.
+
+        Parameters
+        ----------
+        resources : iterable of Resource
+            The children, one level below this resource.
+
+        Raises
+        ------
+        ValueError
+            When the resource was made with ``lock_children=False``.
+        TypeError
+            When an item is not a resource of the level below.
+        """
         if not self.lock_children:
             raise ValueError(
                 f"{self!r} was made with lock_children=False: its children are read from "
                 "the server at each access and cannot be set. Build it with lock_children=True."
             )
-        self._children = list(children)
+        children = list(resources)
+        for child in children:
+            if not isinstance(child, Resource) or child.level != _CHILD_LEVEL.get(self.level):
+                raise TypeError(
+                    f"The children of {self!r} are {_CHILD_LEVEL.get(self.level) or 'none'} "
+                    f"resources, not {child!r}."
+                )
+        self._children = children
         for child in self._children:
             child._parent = self
 
@@ -432,7 +462,7 @@ class Resource(ServerHandle):
 
     def download(
         self,
-        path: str | os.PathLike[str],
+        file: str | os.PathLike[str],
         *,
         format: str = "zip",
         workers: int = 4,
@@ -441,15 +471,19 @@ class Resource(ServerHandle):
     ) -> Any:
         """Write the resource to disk without holding it in memory.
 
+        ``download(file)`` writes one ZIP archive at exactly ``file``, as in
+        the R package, streamed from ``/{level}/{id}/archive`` (written under
+        a temporary name, then renamed). ``format="dicom"`` or ``"nifti"``
+        fills a folder instead.
+
         Parameters
         ----------
-        path : path-like
-            With ``format="zip"`` and a name ending in ``.zip``: that file
-            (the seed's behaviour), streamed from ``/{level}/{id}/archive``.
-            Otherwise a folder, filled by
-            :func:`orthanc_frames.transfer.download` (``Patient/Study/Series``
-            layout of sanitized names, atomic writes, complete files skipped
-            on a re-run).
+        file : path-like
+            With ``format="zip"`` (default): the ZIP file to write, whatever
+            its name; parent folders are created. Otherwise the folder to
+            fill through :func:`orthanc_frames.transfer.download`
+            (``Patient/Study/Series`` layout of sanitized names, atomic
+            writes, complete files skipped on a re-run).
         format : {"zip", "dicom", "nifti"}
             One ZIP archive (default), one DICOM file per instance, or one
             NIfTI volume per series (needs the ``neuro`` plugin).
@@ -465,17 +499,31 @@ class Resource(ServerHandle):
         pathlib.Path or DownloadReport
             The ZIP file written, or the report of
             :func:`orthanc_frames.transfer.download`.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``format``, or a ZIP asked at the path of an
+            existing folder.
         """
         show = progress if progress is not None else with_progres
-        if format == "zip" and str(path).lower().endswith(".zip"):
-            return self._client.stream(self._path("archive"), path)
+        if format == "zip":
+            if Path(file).is_dir():
+                raise ValueError(
+                    f"download({str(file)!r}) writes one ZIP file at that path, and it is a "
+                    f"folder: give a file name (e.g. {str(Path(file) / (self._id + '.zip'))!r}), "
+                    "or format='dicom' to fill the folder with DICOM files."
+                )
+            return self._client.stream(self._path("archive"), file)
+        if format not in ("dicom", "nifti"):
+            raise ValueError(f"format must be 'zip', 'dicom' or 'nifti', not {format!r}.")
         from .. import transfer
 
         return transfer.download(
             self._client,
             self.level,
             [self._id],
-            path,
+            file,
             format=format,
             workers=workers,
             progress=show,
@@ -764,10 +812,13 @@ class Resource(ServerHandle):
         return str(new_id)
 
 
-def _format(simplify: bool, short: bool) -> dict[str, str]:
+def _format(simplify: bool | None, short: bool) -> dict[str, str]:
+    """Orthanc's tag-format parameter; ``simplify=None`` means simplified unless ``short``."""
     for name, value in (("simplify", simplify), ("short", short)):
-        if not isinstance(value, bool):
+        if not isinstance(value, bool) and not (name == "simplify" and value is None):
             raise TypeError(f"{name} must be True or False, not {type(value).__name__} {value!r}.")
+    if simplify is None:
+        simplify = not short
     if simplify and short:
         raise ValueError("simplify and short cannot both be True: pick one format.")
     if simplify:

@@ -183,18 +183,18 @@ class Instance(Resource):
         return bytes(data)
 
     def download(
-        self, path: str | os.PathLike[str], *, progress: bool | None = None, **_: Any
+        self, file: str | os.PathLike[str], *, progress: bool | None = None, **_: Any
     ) -> Path:
-        """Stream the DICOM file to ``path`` (written under a temporary name, then renamed).
+        """Stream the DICOM file to ``file`` (written under a temporary name, then renamed).
 
         Parameters
         ----------
-        path : path-like
+        file : path-like
             The file to write; parent folders are created.
         progress : bool, optional
             Accepted for symmetry with the other levels; a single file shows no bar.
         """
-        return self._client.stream(self._path("file"), path)
+        return self._client.stream(self._path("file"), file)
 
     def get_nifti(self, compress: bool = False) -> bytes:
         """The instance as NIfTI, in memory (needs Orthanc's ``neuro`` plugin)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._html import html_card
@@ -46,9 +45,12 @@ class JobState(str, enum.Enum):
         return self in (JobState.SUCCESS, JobState.FAILURE)
 
 
-@dataclass(frozen=True)
-class JobError:
-    """Why a job failed, as Orthanc says it.
+class JobError(int):
+    """Why a job failed, as Orthanc says it: Orthanc's error code, with its words.
+
+    An ``int`` (the R package's ``Job$error`` is the ``ErrorCode``): ``0``
+    is success, so ``if job.error:`` is true when the job failed; it
+    compares equal to the code (``job.error == 37`` for a cancelled job).
 
     Attributes
     ----------
@@ -60,12 +62,28 @@ class JobError:
         Orthanc's details (``ErrorDetails``), often the most precise explanation.
     """
 
-    code: int
     description: str
     details: str
 
+    def __new__(cls, code: int, description: str = "", details: str = "") -> JobError:
+        error = super().__new__(cls, code)
+        error.description = description
+        error.details = details
+        return error
+
+    @property
+    def code(self) -> int:
+        """Orthanc's error code, as a plain ``int``."""
+        return int(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"JobError(code={int(self)}, description={self.description!r}, "
+            f"details={self.details!r})"
+        )
+
     def __str__(self) -> str:
-        text = f"{self.description} (Orthanc error {self.code})"
+        text = f"{self.description} (Orthanc error {int(self)})"
         return f"{text}: {self.details}" if self.details else text
 
 
@@ -195,10 +213,14 @@ class Job(ServerHandle):
         return dt.timedelta(seconds=float(self.get_information().get("EffectiveRuntime", 0.0)))
 
     @property
-    def error(self) -> JobError | None:
-        """Why the job failed, or ``None`` unless it failed."""
-        info = self.get_information()
-        return _error_of(info) if info.get("State") == JobState.FAILURE.value else None
+    def error(self) -> JobError:
+        """Orthanc's error code of the job, with its description and details.
+
+        As in the R package, the value is the ``ErrorCode``: ``0`` (falsy)
+        while the job has not failed; a :class:`JobError` is an ``int``
+        that also carries ``.description`` and ``.details``.
+        """
+        return _error_of(self.get_information())
 
     @property
     def error_details(self) -> str | None:
@@ -225,6 +247,8 @@ class Job(ServerHandle):
 
     def wait_until_completion(
         self,
+        interval: float | None = None,
+        *,
         timeout: float | None = None,
         progress: bool | None = None,
         poll: float | None = None,
@@ -234,6 +258,9 @@ class Job(ServerHandle):
 
         Parameters
         ----------
+        interval : float, optional
+            Seconds between two reads of the job's state, as the R package's
+            ``wait_until_completion(interval = 2L)``; the same as ``poll``.
         timeout : float, optional
             Seconds to wait at most; ``None`` waits until the job ends.
         progress : bool, optional
@@ -267,6 +294,15 @@ class Job(ServerHandle):
             drops out of Orthanc's history once ``JobsHistorySize`` newer
             ones have ended.
         """
+        if interval is not None and poll is not None and interval != poll:
+            raise ValueError(
+                f"interval={interval!r} and poll={poll!r} name the same thing: give one."
+            )
+        poll = interval if poll is None else poll
+        if poll is not None and (isinstance(poll, bool) or not isinstance(poll, (int, float))):
+            raise TypeError(f"interval must be a number of seconds, not {poll!r}.")
+        if poll is not None and poll < 0:
+            raise ValueError(f"interval must be 0 or more seconds, not {poll!r}.")
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = _FIRST_POLL_SECONDS if poll is None else poll
         info = self._information_while_waiting(desc)

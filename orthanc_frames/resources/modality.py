@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, overload
@@ -36,6 +37,11 @@ __all__ = [
     "list_modalities",
     "list_peers",
 ]
+
+# Orthanc names a query (``/queries/{id}``) by a UUID.
+_QUERY_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 _LEVELS = {"patient": "Patient", "study": "Study", "series": "Series", "instance": "Instance"}
 
@@ -281,6 +287,11 @@ class Modality(_Remote):
     _collection = "modalities"
 
     @property
+    def modality(self) -> str:
+        """The modality's symbolic name (the R package's field; the same as :attr:`name`)."""
+        return self.name
+
+    @property
     def configuration(self) -> dict[str, Any]:
         """The server's configuration of this modality (AET, host, port, permissions)."""
         return dict(self.client.GET(self._route("configuration")))
@@ -315,22 +326,33 @@ class Modality(_Remote):
 
     def find(
         self,
-        level: str,
-        query: Mapping[str, Any],
+        level: str | Mapping[str, Any],
+        query: Mapping[str, Any] | None = None,
         *,
         normalize: bool = True,
         timeout: float | None = None,
-    ) -> QueryAnswers:
-        """C-FIND: ask the modality which resources match ``query``.
+    ) -> Any:
+        """C-FIND: ask the modality which resources match a query.
+
+        Two forms:
+
+        - ``find(level, query)`` returns :class:`QueryAnswers` (the answers,
+          with the query's ID as ``.query_id``);
+        - ``find(data)``, the R package's and pyorthanc's form, sends
+          ``data`` (``{"Level": "Study", "Query": {...}}``, plus any other
+          field of ``/modalities/{name}/query``) as the body and returns
+          ``{"ID": query_id, "answers": QueryAnswers}``, for a later
+          :meth:`move` ``(query_id, cmove_data)``.
 
         Parameters
         ----------
-        level : str
-            ``"Patient"``, ``"Study"``, ``"Series"`` or ``"Instance"``.
+        level : str or mapping
+            ``"Patient"``, ``"Study"``, ``"Series"`` or ``"Instance"``; or
+            the whole request body (the R form).
         query : mapping
             DICOM keyword to value (wildcards ``*``/``?``, date ranges
             ``20200101-20201231``); an empty value asks the modality to return
-            that tag.
+            that tag. Not with the R form.
         normalize : bool
             Let Orthanc drop tags that do not belong to ``level``.
         timeout : float, optional
@@ -338,10 +360,32 @@ class Modality(_Remote):
 
         Returns
         -------
-        QueryAnswers
-            The answers, read with one request whatever their number.
+        QueryAnswers or dict
+            The answers, read with one request whatever their number; in the
+            R form, ``{"ID": ..., "answers": ...}``.
+
+        Raises
+        ------
+        TypeError
+            For ``find(level)`` without a query, or a body given with ``query``.
         """
-        body: dict[str, Any] = {
+        if isinstance(level, Mapping):
+            if query is not None:
+                raise TypeError(
+                    "find(data) takes the whole body ({'Level': ..., 'Query': {...}}); "
+                    "with a separate query, call find(level, query)."
+                )
+            body = dict(level)
+            _orthanc_level(body.get("Level", ""))
+            started = self.client.POST(self._route("query"), json=body)
+            query_id = str(started["ID"])
+            return {"ID": query_id, "answers": self.get_query_answers(query_id)}
+        if query is None:
+            raise TypeError(
+                f"find({level!r}) needs a query: find(level, query) as find('Study', "
+                "{'PatientID': '*'}), or the R form find({'Level': ..., 'Query': {...}})."
+            )
+        body = {
             "Level": _orthanc_level(level),
             "Query": dict(query),
             "Normalize": normalize,
@@ -363,8 +407,10 @@ class Modality(_Remote):
         ``query({"Level": "Study", "Query": {"PatientID": "1*"}})`` are the same.
         """
         if isinstance(level, Mapping):
-            return self.find(level["Level"], level.get("Query", {}), **options)
-        return self.find(level, query or {}, **options)
+            answers: QueryAnswers = self.find(level["Level"], level.get("Query", {}), **options)
+            return answers
+        found: QueryAnswers = self.find(level, query or {}, **options)
+        return found
 
     def get_query_answers(self, query_id: str, level: str | None = None) -> QueryAnswers:
         """The answers of an earlier query, read in one request.
@@ -386,22 +432,34 @@ class Modality(_Remote):
     def move(
         self,
         level: str,
-        resources: Mapping[str, Any] | Iterable[Mapping[str, Any]] | QueryAnswers,
+        resources: Mapping[str, Any] | Iterable[Mapping[str, Any]] | QueryAnswers | None = None,
         target_aet: str | None = None,
         *,
         asynchronous: bool = False,
         timeout: float | None = None,
         permissive: bool = False,
-    ) -> dict[str, Any] | Job:
+    ) -> Any:
         """C-MOVE: have the modality send resources to ``target_aet``.
+
+        Two forms:
+
+        - ``move(level, resources, target_aet)`` moves the resources named
+          by their identifying tags (or the answers of :meth:`find`);
+        - ``move(query_id, cmove_data)``, the R package's and pyorthanc's
+          form, retrieves the answers of an earlier query: ``cmove_data``
+          (e.g. ``{"TargetAet": "ORTHANC", "Synchronous": True}``) is sent
+          as is to ``/queries/{query_id}/retrieve`` and Orthanc's answer is
+          returned. The first argument is taken as a query ID when it is
+          one (a UUID), as a level otherwise.
 
         Parameters
         ----------
         level : str
-            Level of the resources.
+            Level of the resources; or the ID of an earlier query (R form).
         resources : dict, list of dicts, or QueryAnswers
             Identifying tags of each resource, e.g.
             ``{"StudyInstanceUID": "1.2.3"}``; or the answers of :meth:`find`.
+            In the R form, the body of the retrieve (``cmove_data``).
         target_aet : str, optional
             Destination AET, which the modality must know. Default: this
             Orthanc (a retrieve).
@@ -415,8 +473,27 @@ class Modality(_Remote):
         Returns
         -------
         dict or Job
-            The job's result (synchronous) or the job.
+            The job's result (synchronous) or the job; in the R form,
+            Orthanc's answer as is.
+
+        Raises
+        ------
+        ValueError
+            When the first argument is neither a level nor a query ID.
         """
+        if isinstance(level, str) and _QUERY_ID.fullmatch(level.strip()):
+            if resources is not None and not isinstance(resources, Mapping):
+                raise TypeError(
+                    f"move(query_id, cmove_data) takes the retrieve body as a dict (e.g. "
+                    f"{{'TargetAet': 'ORTHANC', 'Synchronous': True}}), not {resources!r}."
+                )
+            retrieve = route("queries", level.strip(), "retrieve")
+            return self.client.POST(retrieve, json=dict(resources or {}))
+        if resources is None:
+            raise TypeError(
+                f"move({level!r}) needs the resources to move: move(level, resources, "
+                "target_aet), or the R form move(query_id, cmove_data) with a query ID."
+            )
         if isinstance(resources, QueryAnswers):
             return resources.retrieve(
                 target_aet,

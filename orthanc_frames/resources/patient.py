@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .base import Resource
+from .base import _format
+from .parent import ParentResource
+from .series import Series
 from .study import Study
 
 __all__ = ["Patient"]
 
 
-class Patient(Resource):
+class Patient(ParentResource):
     """A patient on an Orthanc server.
 
     Parameters
@@ -34,6 +36,7 @@ class Patient(Resource):
     level = "patient"
     _route = "patients"
     _children_key = "Studies"
+    _child_class = Study
 
     @property
     def patient_id(self) -> str | None:
@@ -79,11 +82,32 @@ class Patient(Resource):
     @property
     def studies(self) -> list[Study]:
         """The patient's studies, with their main tags, in one request."""
-        return self._child_resources(Study, "studies")
+        return self._resources_below(Study)
 
-    def get_patient_module(self, simplify: bool = False, short: bool = False) -> dict[str, Any]:
-        """The DICOM patient module (see :meth:`Resource.get_module`)."""
-        return self.get_module(simplify=simplify, short=short)
+    @property
+    def studies_ids(self) -> list[str]:
+        """The Orthanc IDs of the patient's studies."""
+        return [study.id for study in self.studies]
+
+    @property
+    def series(self) -> list[Series]:
+        """Every series of the patient, with its main tags, in one request."""
+        return self._resources_below(Series)
+
+    @property
+    def series_ids(self) -> list[str]:
+        """The Orthanc IDs of every series of the patient."""
+        return [series.id for series in self.series]
+
+    def get_patient_module(
+        self, simplify: bool | None = None, short: bool = False
+    ) -> dict[str, Any]:
+        """The DICOM patient module (``/patients/{id}/module``).
+
+        Simplified by default, as in the R package; ``simplify=False`` gives
+        Orthanc's full form (see :meth:`Resource.get_module`).
+        """
+        return dict(self._client.GET(self._path("module"), params=_format(simplify, short)))
 
     def remove_empty_studies(self) -> None:
         """Drop, from the locked children, the studies left without series (and so on down)."""

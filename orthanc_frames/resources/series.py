@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import Resource, main_tag_property
+from .base import main_tag_property
 from .instance import Instance
+from .parent import ParentResource
 
 if TYPE_CHECKING:
     from .patient import Patient
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["Series"]
 
 
-class Series(Resource):
+class Series(ParentResource):
     """A series on an Orthanc server.
 
     Parameters
@@ -34,6 +35,7 @@ class Series(Resource):
     _route = "series"
     _parent_key = "ParentStudy"
     _children_key = "Instances"
+    _child_class = Instance
 
     @property
     def uid(self) -> str | None:
@@ -86,6 +88,8 @@ class Series(Resource):
     contrast_bolus_agent = main_tag_property("ContrastBolusAgent", "Contrast/bolus agent")
     cardiac_number_of_images = main_tag_property("CardiacNumberOfImages", "Cardiac images")
     images_in_acquisition = main_tag_property("ImagesInAcquisition", "Images in acquisition")
+    image_in_acquisition = images_in_acquisition
+    """``ImagesInAcquisition`` under the R package's name (see :attr:`images_in_acquisition`)."""
     number_of_temporal_positions = main_tag_property(
         "NumberOfTemporalPositions", "Temporal positions"
     )
@@ -124,7 +128,7 @@ class Series(Resource):
     @property
     def instances(self) -> list[Instance]:
         """The series' instances, with their main tags, in one request."""
-        return self._child_resources(Instance, "instances")
+        return self._resources_below(Instance)
 
     def get_nifti(self, compress: bool = False) -> bytes:
         """The series as a NIfTI volume, in memory (needs Orthanc's ``neuro`` plugin).

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from .base import Resource, main_tag_property
+from .base import _format, main_tag_property
+from .parent import ParentResource
 from .series import Series
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["Study"]
 
 
-class Study(Resource):
+class Study(ParentResource):
     """A study on an Orthanc server.
 
     Parameters
@@ -31,6 +32,7 @@ class Study(Resource):
     _route = "studies"
     _parent_key = "ParentPatient"
     _children_key = "Series"
+    _child_class = Series
 
     @property
     def uid(self) -> str | None:
@@ -96,12 +98,21 @@ class Study(Resource):
     @property
     def series(self) -> list[Series]:
         """The study's series, with their main tags, in one request."""
-        return self._child_resources(Series, "series")
+        return self._resources_below(Series)
 
-    def get_patient_module(self, simplify: bool = False, short: bool = False) -> dict[str, Any]:
-        """The DICOM patient module of the study's patient (``/studies/{id}/module-patient``)."""
-        from .base import _format
+    @property
+    def series_ids(self) -> list[str]:
+        """The Orthanc IDs of the study's series."""
+        return [series.id for series in self.series]
 
+    def get_patient_module(
+        self, simplify: bool | None = None, short: bool = False
+    ) -> dict[str, Any]:
+        """The DICOM patient module of the study's patient (``/studies/{id}/module-patient``).
+
+        Simplified by default, as the R package's patient module;
+        ``simplify=False`` gives Orthanc's full form.
+        """
         return dict(self._client.GET(self._path("module-patient"), params=_format(simplify, short)))
 
     def remove_empty_series(self) -> None:
