@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import importlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -251,9 +250,9 @@ class Frames:
         FileNotFoundError
             When ``path`` does not exist.
         """
-        module = importlib.import_module(".from_folder", __package__)
-        result: Frames = module.frames_from_folder(path, **kwargs)
-        return result
+        from .from_folder import frames_from_folder  # from_folder builds on this module
+
+        return frames_from_folder(path, **kwargs)
 
     # -- the four frames -----------------------------------------------------
 
@@ -475,7 +474,9 @@ class Frames:
             Display it; ``browser.selection`` is what a person picked, as a
             linked DataFrame. Needs the ``widgets`` extra (ipywidgets).
         """
-        return importlib.import_module("orthanc_frames.widgets").browse(self, **kwargs)
+        from ..widgets import browse  # the one upward entry point of frames/
+
+        return browse(self, **kwargs)
 
     # -- display -------------------------------------------------------------
 
