@@ -367,13 +367,7 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
     parent = PARENT[level]
     if parent is not None:
         record[parent] = row.get("Parent" + parent.title())
-    uids = {**(row.get("PatientMainDicomTags") or {}), **requested}
-    if level in ("series", "instance"):
-        pid = uids.get("PatientID")
-        record["patient"] = _orthanc_id(pid) if pid is not None else None
-    if level == "instance":
-        pid, study = uids.get("PatientID"), uids.get("StudyInstanceUID")
-        record["study"] = _orthanc_id(pid, study) if study is not None else None
+    record.update(_links_above_parent(level, row, requested))
     metadata = row.get("Metadata") or {}
     record["labels"] = list(row.get("Labels") or [])
     if level != "instance":
@@ -394,6 +388,34 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
                 size = attachment.get("UncompressedSize")
         record["file_size"] = size
     return record
+
+
+def _links_above_parent(
+    level: str, row: Mapping[str, Any], requested: Mapping[str, Any]
+) -> dict[str, str | None]:
+    """The links of a row above its direct parent, hashed from the server's own text.
+
+    The identifiers are the strings the server returned, unchanged (a
+    value Orthanc read with VR ``UN`` keeps its padding, and Orthanc hashed
+    it so). When the answer carries the study's UID but no ``PatientID``,
+    the file had none: Orthanc filed it under the patient of the empty
+    ``PatientID``, and so does this. A link that cannot be computed (the
+    server did not return the UIDs) is None.
+    """
+    links: dict[str, str | None] = {}
+    if level not in ("series", "instance"):
+        return links
+    uids = {**(row.get("PatientMainDicomTags") or {}), **requested}
+    study = uids.get("StudyInstanceUID")
+    if "PatientID" in uids:
+        patient_id = uids["PatientID"]
+    else:
+        patient_id = "" if isinstance(study, str) else None
+    known = isinstance(patient_id, str)
+    links["patient"] = _orthanc_id(patient_id) if known else None
+    if level == "instance":
+        links["study"] = _orthanc_id(patient_id, study) if known and study else None
+    return links
 
 
 def tag_columns(
@@ -497,31 +519,42 @@ def fetch_level(
     elif LEVELS.index(level) > LEVELS.index(anchor) and spec.labels:
         assert anchor_rows is not None
         uid_name = UID_OF_LEVEL[anchor]
-        uids = [u for u in anchor_rows[uid_name].dropna().astype(str).unique().tolist()]
-        pages = (
-            page
-            for chunk in _chunks(uids, UID_CHUNK)
-            for page in iter_row_pages(
-                client,
-                level,
-                spec,
-                query={**spec.query_for(level), uid_name: chunk},
-                progress=progress,
-                child_ids=child_ids,
+        uids = list(dict.fromkeys(anchor_rows[uid_name].tolist()))
+        if all(_list_matchable(uid) for uid in uids):
+            pages = (
+                page
+                for chunk in _chunks(uids, UID_CHUNK)
+                for page in iter_row_pages(
+                    client,
+                    level,
+                    spec,
+                    query={**spec.query_for(level), uid_name: chunk},
+                    progress=progress,
+                    child_ids=child_ids,
+                )
             )
-        )
+        else:
+            # An identifier a DICOM list cannot name exactly (empty, or with
+            # a backslash or a wildcard): read the level, keep by link below.
+            pages = iter_row_pages(client, level, spec, progress=progress, child_ids=child_ids)
     else:
         pages = iter_row_pages(client, level, spec, progress=progress, child_ids=child_ids)
     # Each page is normalized as it arrives, while the next ones are still read.
     records = [normalize_row(level, row, extra) for page in pages for row in page]
-    if (
-        anchor is not None
-        and anchor_rows is not None
-        and LEVELS.index(level) <= LEVELS.index(anchor)
-    ):
-        keep = set(anchor_rows[level].dropna().tolist())
-        records = [r for r in records if r["ID"] in keep]
+    if anchor is not None and anchor_rows is not None:
+        if LEVELS.index(level) <= LEVELS.index(anchor):
+            keep = set(anchor_rows[level].dropna().tolist())
+            records = [r for r in records if r["ID"] in keep]
+        elif spec.labels:
+            # A UID list also matches same-UID resources under other parents.
+            anchors = set(anchor_rows[anchor].dropna().tolist())
+            records = [r for r in records if r.get(anchor) in anchors]
     return records
+
+
+def _list_matchable(uid: Any) -> bool:
+    """Whether one item of a DICOM list match names exactly this identifier."""
+    return isinstance(uid, str) and bool(uid) and not any(c in uid for c in "\\*?")
 
 
 @dataclass
@@ -531,6 +564,8 @@ class LoadedLevel:
     frame: pd.DataFrame
     problems: list[Problem]
     children: dict[str, list[str]]
+    identifiers: dict[str, Any] = field(default_factory=dict)
+    """Orthanc ID -> the level's identifier (``PatientID``, a UID) as the server wrote it."""
 
 
 def load_level(
@@ -546,7 +581,9 @@ def load_level(
     records = fetch_level(client, level, spec, anchor_frame, progress=progress, child_ids=child_ids)
     problems: list[Problem] = []
     frame = build_frame(level, records, spec.tags.get(level, ()), problems)
-    return LoadedLevel(frame, problems, children_of(records) if level != "instance" else {})
+    children = children_of(records) if level != "instance" else {}
+    identifiers = {r["ID"]: r.get(UID_OF_LEVEL[level]) for r in records}
+    return LoadedLevel(frame, problems, children, identifiers)
 
 
 def load_frames(
@@ -575,7 +612,7 @@ def load_frames(
         )
         if spec.labels and spec.labels_level != anchor:
             anchor_level = _keep_labelled(client, spec, anchor, anchor_level)
-        anchor_frame = _with_uids(anchor_level.frame, anchor)
+        anchor_frame = _with_uids(anchor_level.frame, anchor, anchor_level.identifiers)
         if anchor in wanted:
             loaded[anchor] = anchor_level
     for level in wanted:
@@ -600,12 +637,25 @@ def _keep_labelled(client: Any, spec: LoadSpec, anchor: str, part: LoadedLevel) 
     kept = set(frame.index)
     problems = [p for p in part.problems if p.id in kept]
     children = {k: v for k, v in part.children.items() if k in kept}
-    return LoadedLevel(frame, problems, children)
+    return LoadedLevel(frame, problems, children, part.identifiers)
 
 
-def _with_uids(frame: pd.DataFrame, level: str) -> pd.DataFrame:
-    """The anchor's link columns and UID (what restricting other levels needs)."""
-    columns = [*LINKS[level], UID_OF_LEVEL[level]]
-    out = frame[columns].copy()
+def _with_uids(
+    frame: pd.DataFrame, level: str, identifiers: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """The anchor's link columns and UID (what restricting other levels needs).
+
+    ``identifiers`` (ID -> the server's text) gives the UIDs exactly as the
+    server wrote them; without it they come from the typed frame, where
+    text is trimmed and an empty value is missing.
+    """
+    uid_name = UID_OF_LEVEL[level]
+    out = frame[list(LINKS[level])].copy()
+    if identifiers is None:
+        out[uid_name] = frame[uid_name].astype(object).where(frame[uid_name].notna(), None)
+    else:
+        out[uid_name] = pd.Series(
+            [identifiers.get(i) for i in frame.index], index=frame.index, dtype=object
+        )
     out[level] = frame.index.to_series()
     return out
