@@ -112,9 +112,7 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _main_tags(
-    ds: Dataset, level: str, unreadable: dict[str, str]
-) -> dict[str, str | None]:
+def _main_tags(ds: Dataset, level: str, unreadable: dict[str, str]) -> dict[str, str | None]:
     tags: dict[str, str | None] = {}
     for keyword in DEFAULT_MAIN_TAGS[level]:
         try:
@@ -129,7 +127,7 @@ def _main_tags(
 
 def _truncation(ds: Dataset, size: int) -> str | None:
     """Why the file is shorter than its elements say, or None."""
-    for tag in ds.keys():
+    for tag in ds.keys():  # noqa: SIM118 - iterating a Dataset would convert raw values
         element = ds.get_item(tag)
         length = getattr(element, "length", None)
         start = getattr(element, "value_tell", None)
@@ -199,9 +197,7 @@ def read_headers(path: str | os.PathLike[str]) -> FileHeader:
     ds = pydicom.dcmread(file, force=True, defer_size=_DEFER_SIZE)
     identifiers = dataset_identifiers(ds)
     if not any(identifiers[1:]) and "SOPClassUID" not in ds:
-        raise UnstorableFileError(
-            "not a DICOM file: no UID found in it (Orthanc refuses it too)"
-        )
+        raise UnstorableFileError("not a DICOM file: no UID found in it (Orthanc refuses it too)")
     refused = _truncation(ds, size) or _encoding_mismatch(file, ds)
     if refused:
         raise UnstorableFileError(refused)

@@ -36,9 +36,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, tag_info
+from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, check_keyword
 from ..orthanc_ids import orthanc_id
-from ..paging import LABELS_CONSTRAINTS, find_ids, iter_find_pages
+from ..paging import LABELS_CONSTRAINTS, find_ids, iter_find_pages, list_matchable
 from .schema import ORTHANC_FIELDS, Problem, parse_tag_columns
 
 __all__ = [
@@ -139,9 +139,9 @@ class LoadSpec:
         workers: int = 8,
     ) -> LoadSpec:
         """Validate the arguments of ``Frames.load`` (clear errors, before any request)."""
-        from ..paging import _query_value
+        from ..paging import _query_value, checked_query
 
-        clean_query = {_keyword(k): _query_value(v) for k, v in (query or {}).items()}
+        clean_query = {k: _query_value(v) for k, v in checked_query(query).items()}
         for key in clean_query:
             if tag_level(key) is None:
                 raise ValueError(
@@ -159,10 +159,15 @@ class LoadSpec:
             raise ValueError(f"labels_level must be one of {LEVELS}, not {labels_level!r}.")
         clean_levels = tuple(_level(x) for x in levels)
         clean_tags: dict[str, tuple[str, ...]] = {}
+        if tags is not None and not isinstance(tags, Mapping):
+            raise TypeError(
+                "tags must be a mapping of level to DICOM keywords, such as "
+                f"{{'series': ['SliceThickness']}}, not {type(tags).__name__} {tags!r:.80}."
+            )
         for level, names in (tags or {}).items():
             if isinstance(names, str):
                 names = [names]
-            clean_tags[_level(level)] = tuple(_keyword(n) for n in names)
+            clean_tags[_level(level)] = tuple(check_keyword(f"tags[{level!r}]", n) for n in names)
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, not {workers!r}.")
         return cls(
@@ -216,10 +221,6 @@ def _level(name: str) -> str:
     if low not in LEVELS:
         raise ValueError(f"Unknown level {name!r}: use one of {', '.join(LEVELS)}.")
     return low
-
-
-def _keyword(name: str) -> str:
-    return tag_info(str(name)).keyword
 
 
 def tag_level(keyword: str) -> str | None:
@@ -520,7 +521,7 @@ def fetch_level(
         assert anchor_rows is not None
         uid_name = UID_OF_LEVEL[anchor]
         uids = list(dict.fromkeys(anchor_rows[uid_name].tolist()))
-        if all(_list_matchable(uid) for uid in uids):
+        if all(list_matchable(uid) for uid in uids):
             pages = (
                 page
                 for chunk in _chunks(uids, UID_CHUNK)
@@ -550,11 +551,6 @@ def fetch_level(
             anchors = set(anchor_rows[anchor].dropna().tolist())
             records = [r for r in records if r.get(anchor) in anchors]
     return records
-
-
-def _list_matchable(uid: Any) -> bool:
-    """Whether one item of a DICOM list match names exactly this identifier."""
-    return isinstance(uid, str) and bool(uid) and not any(c in uid for c in "\\*?")
 
 
 @dataclass
