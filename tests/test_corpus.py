@@ -193,7 +193,7 @@ def test_parquet_round_trip_gives_the_same_frames(corpus: Corpus, tmp_path: Path
 def test_anonymize_every_series_gives_one_row_per_series(corpus: Corpus) -> None:
     # Last: it stores new resources on the server the other tests read.
     series = corpus.frames.series
-    result = series.orthanc.anonymize(workers=2, progress=False)
+    result = series.orthanc.anonymize(workers=4, progress=False)
 
     assert list(result.index) == list(series.index)
     assert set(result["status"]) <= {"ok", "failed"}
