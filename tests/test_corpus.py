@@ -173,6 +173,7 @@ def test_from_folder_names_every_stored_file_and_reports_the_rest(corpus: Corpus
             assert f"instance {stored[path]} " in reasons[path], reasons[path]
         else:
             assert reasons[path], path
+            assert not reasons[path].startswith("duplicate"), (path, reasons[path])
     for level in LEVELS:
         assert set(local.frame(level).index) == set(corpus.listings[level]), level
     assert local.instances[["series", "study", "patient"]].equals(

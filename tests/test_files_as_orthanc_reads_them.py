@@ -283,3 +283,22 @@ def test_upload_report_names_the_rejected_files(empty_server: Any, tmp_path: Pat
     assert "Cannot parse" in text or "invalid" in text.lower()
     assert report.rejected[3].source not in text
     assert text.endswith("; and 2 more)")
+
+
+def test_a_file_orthanc_refuses_is_reported_by_from_folder_with_the_reason(
+    odd_client: of.Orthanc, tmp_path: Path
+) -> None:
+    ds = _dataset("CUT", generate_uid(), generate_uid(), generate_uid())
+    ds.PixelData = b"\0" * 2048
+    ds["PixelData"].VR = "OB"
+    whole = _write(ds, tmp_path / "whole.dcm").read_bytes()
+    (tmp_path / "cut.dcm").write_bytes(whole[:-100])
+    (tmp_path / "whole.dcm").unlink()
+
+    with pytest.raises(of.BadRequest):
+        odd_client.POST("/instances", data=(tmp_path / "cut.dcm").read_bytes())
+    local = of.Frames.from_folder(tmp_path, progress=False)
+
+    assert local.instances.empty
+    reasons = local.problems.set_index("id")["reason"]
+    assert reasons[str(tmp_path / "cut.dcm")].startswith("truncated: element (7FE0,0010)")

@@ -227,7 +227,9 @@ class Frames:
 
         No server is needed: the IDs are computed from the UIDs as Orthanc
         does, so ``local.series.index.difference(server.series.index)`` is
-        what the server lacks.
+        what the server lacks. Files are read as Orthanc reads them (no
+        preamble or file meta header, no ``PatientID``, values with VR
+        ``UN`` and their padding, character sets).
 
         Parameters
         ----------
@@ -242,9 +244,12 @@ class Frames:
         Returns
         -------
         Frames
-            ``client`` is None; ``instances`` has a ``path`` column;
-            :attr:`problems` also lists unreadable or duplicate files
-            (level ``"file"``).
+            ``client`` is None; ``instances`` has a ``path`` column. Every
+            file is an instance row or a row of :attr:`problems` with level
+            ``"file"`` (``id``: the path; ``reason``: not DICOM, truncated,
+            a UID Orthanc needs is missing, or a duplicate of another file):
+            ``local.problems.query("level == 'file'")`` lists what was not
+            named, nothing is skipped silently.
 
         Raises
         ------

@@ -127,8 +127,14 @@ def _main_tags(ds: Dataset, level: str, unreadable: dict[str, str]) -> dict[str,
 
 def _truncation(ds: Dataset, size: int) -> str | None:
     """Why the file is shorter than its elements say, or None."""
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax == _DEFLATED:
+        return None  # offsets are in the inflated data set, not in the file
     for tag in ds.keys():  # noqa: SIM118 - iterating a Dataset would convert raw values
-        element = ds.get_item(tag)
+        try:
+            element = ds.get_item(tag, keep_deferred=True)  # pydicom 3
+        except TypeError:  # pragma: no cover - pydicom 2 reads a deferred value here
+            element = ds.get_item(tag)
         length = getattr(element, "length", None)
         start = getattr(element, "value_tell", None)
         if length is None or start is None or length == _UNDEFINED_LENGTH:
@@ -197,7 +203,10 @@ def read_headers(path: str | os.PathLike[str]) -> FileHeader:
     ds = pydicom.dcmread(file, force=True, defer_size=_DEFER_SIZE)
     identifiers = dataset_identifiers(ds)
     if not any(identifiers[1:]) and "SOPClassUID" not in ds:
-        raise UnstorableFileError("not a DICOM file: no UID found in it (Orthanc refuses it too)")
+        raise UnstorableFileError(
+            "not DICOM, or a DICOMDIR: no StudyInstanceUID, SeriesInstanceUID or "
+            "SOPInstanceUID found (Orthanc refuses it too)"
+        )
     refused = _truncation(ds, size) or _encoding_mismatch(file, ds)
     if refused:
         raise UnstorableFileError(refused)
