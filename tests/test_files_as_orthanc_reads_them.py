@@ -179,11 +179,14 @@ def test_retrieve_and_write_patients_writes_every_instance_once(
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == sorted(written.values())
 
 
+@pytest.mark.parametrize("level", ["patient", "study", "series", "instance"])
 def test_accessor_download_writes_every_instance_once(
-    odd_client: of.Orthanc, tmp_path: Path
+    odd_client: of.Orthanc, tmp_path: Path, level: str
 ) -> None:
     f = odd_client.frames(progress=False)
-    f.patients.orthanc.download(tmp_path, workers=2, progress=False)
+    result = f.frame(level).orthanc.download(tmp_path, workers=2, progress=False)
+
+    assert set(result["status"]) == {"ok"}
 
     files = [p for p in tmp_path.rglob("*.dcm")]
     assert len(files) == len(f.instances) == 7
