@@ -75,15 +75,21 @@ def _odd_uid() -> str:
     return uid if len(uid) % 2 else uid[:-1]
 
 
-def _odd_file(folder: Path, patient_id: str, name: str) -> Path:
-    """A file whose identifiers have odd lengths, so DICOM pads them on disk."""
+def _instance(sop_uid: str) -> Dataset:
+    """A secondary capture instance with its file meta header and no other identifier."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.file_meta.MediaStorageSOPInstanceUID = sop_uid = _odd_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
     ds.SOPInstanceUID = sop_uid
+    return ds
+
+
+def _odd_file(folder: Path, patient_id: str, name: str) -> Path:
+    """A file whose identifiers have odd lengths, so DICOM pads them on disk."""
+    ds = _instance(_odd_uid())
     ds.PatientID = patient_id
     ds.PatientName = "Odd^Lengths"
     ds.StudyInstanceUID = _odd_uid()
@@ -132,13 +138,7 @@ _RAW_STUDY_UIDS = {
 def _raw_file(
     folder: Path, name: str, patient: tuple[str, bytes], study: tuple[str, bytes]
 ) -> Path:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.file_meta.MediaStorageSOPInstanceUID = sop_uid = generate_uid()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.SOPInstanceUID = sop_uid
+    ds = _instance(generate_uid())
     ds.SeriesInstanceUID = generate_uid()
     # Bytes are written as they are; pydicom would give a UN value of a
     # known tag its dictionary VR.
