@@ -101,15 +101,21 @@ def test_counts_per_level_equal_the_servers_statistics(corpus: Corpus) -> None:
         assert set(corpus.frames.frame(level).index) == set(corpus.listings[level]), level
 
 
-def test_every_link_equals_the_servers_parent_chain(corpus: Corpus) -> None:
+@pytest.mark.parametrize("alone", [False, True], ids=["all-levels", "instances-alone"])
+def test_every_link_equals_the_servers_parent_chain(corpus: Corpus, alone: bool) -> None:
     series, studies = corpus.listings["series"], corpus.listings["study"]
-    instances = corpus.frames.instances
+    # Alone, the links above the parent are computed from the UIDs the server
+    # returned; with the levels above, they follow the server's parents.
+    frames = corpus.client.frames(levels=("instance",), progress=False) if alone else None
+    instances = frames.instances if frames else corpus.frames.instances
     for instance_id, row in corpus.listings["instance"].items():
         series_id = row["ParentSeries"]
         study_id = series[series_id]["ParentStudy"]
         patient_id = studies[study_id]["ParentPatient"]
         got = instances.loc[instance_id, ["series", "study", "patient"]].tolist()
         assert got == [series_id, study_id, patient_id], instance_id
+    if alone:
+        return
     for series_id, row in series.items():
         got = corpus.frames.series.loc[series_id, ["study", "patient"]].tolist()
         assert got == [row["ParentStudy"], studies[row["ParentStudy"]]["ParentPatient"]]

@@ -16,9 +16,11 @@ from . import registry
 from .load import (
     ANCESTORS,
     LINKS,
+    PARENT,
     LoadedLevel,
     LoadSpec,
     _with_uids,
+    links_through_parent,
     load_frames,
     warn_about_costly_tags,
 )
@@ -308,6 +310,9 @@ class Frames:
         )
         self._anchor_frame = anchor
         part = loaded[level]
+        parent = PARENT[level]
+        if parent is not None and parent in self._frames and level in ("series", "instance"):
+            links_through_parent(part.frame, self._frames[parent], level)
         self._set_frame(level, part.frame)
         self._problems = _concat_problems([self._problems, problems_frame(part.problems)])
 

@@ -53,6 +53,7 @@ __all__ = [
     "fetch_rows",
     "field_columns",
     "iter_row_pages",
+    "links_through_parent",
     "load_frames",
     "normalize_row",
     "order_columns",
@@ -616,7 +617,27 @@ def load_frames(
             loaded[level] = load_level(
                 client, level, spec, anchor_frame, progress=progress, child_ids=child_ids
             )
+    for level, parent in (("series", "study"), ("instance", "series")):  # series first
+        if level in loaded and parent in loaded:
+            links_through_parent(loaded[level].frame, loaded[parent].frame, level)
     return loaded, anchor_frame
+
+
+def links_through_parent(frame: pd.DataFrame, parent_frame: pd.DataFrame, level: str) -> None:
+    """Set ``frame``'s links above its parent from the parent's own links, in place.
+
+    The parent link of every row is the server's (its ``Parent``), and so
+    are the parent frame's: following them gives the server's chain, with
+    no request. Rows whose parent is not in ``parent_frame`` keep the links
+    computed from their UIDs.
+    """
+    parent = PARENT[level]
+    assert parent is not None
+    for link in LINKS[parent]:
+        through = frame[parent].map(parent_frame[link].to_dict())
+        known = through.notna()
+        if known.any():
+            frame.loc[known, link] = through[known].astype(ORTHANC_FIELDS[link])
 
 
 def _keep_labelled(client: Any, spec: LoadSpec, anchor: str, part: LoadedLevel) -> LoadedLevel:
