@@ -4,10 +4,13 @@ One :func:`~orthanc_frames.paging.iter_find_pages` stream per level (pages
 fetched in parallel), so the request count grows with pages, never with
 resources. On Orthanc 1.12.5+ each row comes with its main DICOM tags,
 labels, metadata (``LastUpdate``, ``IndexInSeries``), parent, children and
-attachments from the index in one SQL query per page; parents' IDs above
-the direct parent are computed from the UIDs (SHA-1, see
-:mod:`orthanc_frames.orthanc_ids`), never fetched. Older servers get
-``Expand`` rows, which carry the same facts under other names.
+attachments from the index in one SQL query per page. The direct parent
+is the server's (``Parent``); the links above it follow the parent frame's
+own links when that level is loaded too, and are otherwise computed from
+the UIDs exactly as the server returned them (SHA-1, see
+:mod:`orthanc_frames.orthanc_ids`; padding kept, a missing ``PatientID``
+is the empty one), never fetched. Older servers get ``Expand`` rows, which
+carry the same facts under other names.
 
 Filters run on the server (push-down). A ``query`` (DICOM keyword ->
 Orthanc pattern) and a ``labels`` filter select the resources of their
