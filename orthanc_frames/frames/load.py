@@ -161,7 +161,7 @@ class LoadSpec:
             )
         if labels_level not in LEVELS:
             raise ValueError(f"labels_level must be one of {LEVELS}, not {labels_level!r}.")
-        clean_levels = tuple(_level(x) for x in levels)
+        clean_levels = tuple(_level(x, "levels") for x in levels)
         clean_tags: dict[str, tuple[str, ...]] = {}
         if tags is not None and not isinstance(tags, Mapping):
             raise TypeError(
@@ -171,7 +171,9 @@ class LoadSpec:
         for level, names in (tags or {}).items():
             if isinstance(names, str):
                 names = [names]
-            clean_tags[_level(level)] = tuple(check_keyword(f"tags[{level!r}]", n) for n in names)
+            clean_tags[_level(level, "tags")] = tuple(
+                check_keyword(f"tags[{level!r}]", n) for n in names
+            )
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, not {workers!r}.")
         return cls(
@@ -218,12 +220,12 @@ class LoadSpec:
         }
 
 
-def _level(name: str) -> str:
+def _level(name: str, argument: str = "level") -> str:
     low = str(name).strip().lower()
     aliases = {"patients": "patient", "studies": "study", "instances": "instance"}
     low = aliases.get(low, low)
     if low not in LEVELS:
-        raise ValueError(f"Unknown level {name!r}: use one of {', '.join(LEVELS)}.")
+        raise ValueError(f"{argument}: unknown level {name!r}; use one of {', '.join(LEVELS)}.")
     return low
 
 
