@@ -111,7 +111,7 @@ def _find_body(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "Level": orthanc_level(level),
-        "Query": {k: _query_value(v) for k, v in checked_query(query).items()},
+        "Query": checked_query(query),
     }
     if not case_sensitive:
         # Case-sensitive is Orthanc's default; /tools/count-resources (1.12.7)
@@ -130,8 +130,11 @@ def _find_body(
     return body
 
 
-def checked_query(query: Any, argument: str = "query") -> dict[str, Any]:
-    """``query`` as a dict of DICOM keyword -> value, or a clear error before any request.
+def checked_query(query: Any, argument: str = "query") -> dict[str, str]:
+    """``query`` as Orthanc wants it (DICOM keyword -> text), or a clear error first.
+
+    Lists become a DICOM list match (``a\\b``); the check runs before any
+    request.
 
     Raises
     ------
@@ -151,7 +154,7 @@ def checked_query(query: Any, argument: str = "query") -> dict[str, Any]:
             f"{argument} must be a mapping of DICOM keyword to value{example}, not "
             f"{type(query).__name__} {query!r:.80}."
         )
-    return {check_keyword(argument, key): value for key, value in query.items()}
+    return {check_keyword(argument, key): _query_value(value) for key, value in query.items()}
 
 
 def list_matchable(value: Any) -> bool:

@@ -41,7 +41,13 @@ import pandas as pd
 
 from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, check_keyword
 from ..orthanc_ids import orthanc_id
-from ..paging import LABELS_CONSTRAINTS, find_ids, iter_find_pages, list_matchable
+from ..paging import (
+    LABELS_CONSTRAINTS,
+    checked_query,
+    find_ids,
+    iter_find_pages,
+    list_matchable,
+)
 from .schema import ORTHANC_FIELDS, Problem, parse_tag_columns
 
 __all__ = [
@@ -143,9 +149,7 @@ class LoadSpec:
         workers: int = 8,
     ) -> LoadSpec:
         """Validate the arguments of ``Frames.load`` (clear errors, before any request)."""
-        from ..paging import _query_value, checked_query
-
-        clean_query = {k: _query_value(v) for k, v in checked_query(query).items()}
+        clean_query = checked_query(query)
         for key in clean_query:
             if tag_level(key) is None:
                 raise ValueError(
