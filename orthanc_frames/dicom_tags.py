@@ -21,6 +21,8 @@ __all__ = [
     "DEFAULT_MAIN_TAGS",
     "LEVELS",
     "TagInfo",
+    "UnknownKeywordError",
+    "check_keyword",
     "is_multi_valued",
     "main_tags",
     "parse_date",
@@ -121,14 +123,59 @@ class TagInfo:
         return int(self.tag.replace(",", ""), 16)
 
 
+class UnknownKeywordError(ValueError, KeyError):
+    """A name that is neither a DICOM keyword nor a ``gggg,eeee`` tag number.
+
+    A :class:`ValueError` (a wrong argument value); also a :class:`KeyError`
+    for code written against earlier versions.
+    """
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0]) if self.args else ""
+
+
+def check_keyword(argument: str, name: object) -> str:
+    """The keyword of ``name``, or an error naming ``argument`` and the value.
+
+    Parameters
+    ----------
+    argument : str
+        How the caller's argument is called (``"query"``, ``"tags['series']"``).
+    name : object
+        What was given: a keyword or ``gggg,eeee``.
+
+    Returns
+    -------
+    str
+        The keyword (``gggg,eeee`` for tags without one).
+
+    Raises
+    ------
+    TypeError
+        When ``name`` is not a string.
+    UnknownKeywordError
+        When the DICOM dictionary does not know it.
+    """
+    if not isinstance(name, str):
+        raise TypeError(
+            f"{argument}: tag names must be strings (a DICOM keyword or 'gggg,eeee'), "
+            f"not {type(name).__name__} {name!r}."
+        )
+    try:
+        return tag_info(name).keyword
+    except KeyError as error:
+        raise UnknownKeywordError(f"{argument}: {error}") from None
+
+
 @functools.lru_cache(maxsize=4096)
 def tag_info(name: str) -> TagInfo:
     """Look up a tag by keyword (``"SliceThickness"``) or number (``"0018,0050"``).
 
     Raises
     ------
-    KeyError
-        For a keyword the DICOM dictionary does not know, with a hint.
+    UnknownKeywordError
+        For a keyword the DICOM dictionary does not know, with a hint (a
+        :class:`ValueError` and a :class:`KeyError`).
     """
     match = _TAG_RE.match(name.strip())
     if match:
@@ -137,7 +184,7 @@ def tag_info(name: str) -> TagInfo:
     else:
         number_or_none = datadict.tag_for_keyword(name.strip())
         if number_or_none is None:
-            raise KeyError(
+            raise UnknownKeywordError(
                 f"{name!r} is not a DICOM keyword. Use a keyword from the DICOM dictionary "
                 "(e.g. 'SliceThickness') or a tag number written 'gggg,eeee' (e.g. '0018,0050')."
             )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._parallel import run_each
 from .dicom_tags import LEVELS, main_tags
 from .orthanc_ids import orthanc_id
-from .paging import iter_find_pages, orthanc_level
+from .paging import checked_query, iter_find_pages, orthanc_level
 from .resources import RESOURCE_CLASSES, Instance, Patient, Resource, Series, Study
 
 if TYPE_CHECKING:
@@ -223,11 +223,22 @@ def query_orthanc(
         their parents' main tags) come from the find: reading them costs
         no request.
 
+    Raises
+    ------
+    TypeError
+        When ``query`` is not a mapping (``"Modality=CT"``: write
+        ``{"Modality": "CT"}``), before any request.
+    ValueError
+        When a key of ``query`` is not a DICOM keyword
+        (:class:`~orthanc_frames.dicom_tags.UnknownKeywordError`), or
+        ``limit``/``since`` is negative, before any request.
+
     Examples
     --------
     >>> series = of.query_orthanc(c, "series", {"Modality": "MR"})  # doctest: +SKIP
     >>> [(s.parent_patient.name, s.description) for s in series]  # doctest: +SKIP
     """
+    query = checked_query(query)
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be positive or None, not {limit}.")
     if since < 0:

@@ -16,6 +16,13 @@ The 40 hexadecimal digits are written as five groups of eight joined by
 ``-``. Local files and server resources therefore share keys without a
 single request: a parent's ID is computed, never fetched.
 
+The text hashed is exactly the text Orthanc keeps, padding included: a
+``PatientID`` that Orthanc read with VR ``UN`` keeps its trailing space
+(``"id11111 "``), a missing ``PatientID`` is the empty string. So
+:func:`orthanc_id` hashes what it is given, unchanged, and
+:func:`dataset_identifiers` reads a pydicom dataset the way Orthanc reads
+the file.
+
 Examples
 --------
 >>> orthanc_id("PAT-1")
@@ -27,9 +34,10 @@ Examples
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-__all__ = ["LEVELS", "OrthancIds", "orthanc_id", "orthanc_ids"]
+__all__ = ["LEVELS", "OrthancIds", "dataset_identifiers", "orthanc_id", "orthanc_ids"]
 
 LEVELS = ("patient", "study", "series", "instance")
 _UID_NAMES = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
@@ -44,10 +52,8 @@ class OrthancIds(NamedTuple):
     instance: str
 
 
-def _clean(value: object) -> str:
-    # Orthanc reads identifiers without their DICOM padding (trailing
-    # spaces, or NUL for UIDs); pydicom's raw values may still carry it.
-    return str(value).rstrip(" \x00").lstrip(" ")
+IDENTIFIER_KEYWORDS = ("PatientID", *_UID_NAMES)
+"""The four identifiers an instance's Orthanc IDs are made of, top-down."""
 
 
 def orthanc_id(
@@ -70,6 +76,10 @@ def orthanc_id(
         ``StudyInstanceUID``, ``SeriesInstanceUID``, ``SOPInstanceUID``.
         Each needs the ones before it.
 
+    Every identifier is hashed exactly as given, spaces included: pass
+    the text the server returned (its ``MainDicomTags``), or for a local
+    file what :func:`dataset_identifiers` reads.
+
     Returns
     -------
     str
@@ -86,9 +96,9 @@ def orthanc_id(
     while uids and uids[-1] is None:
         uids.pop()
     names = _UID_NAMES
-    parts = ["" if patient_id is None else _clean(patient_id)]
+    parts = ["" if patient_id is None else str(patient_id)]
     for name, uid in zip(names, uids, strict=False):
-        text = "" if uid is None else _clean(uid)
+        text = "" if uid is None else str(uid)
         if not text:
             raise ValueError(
                 f"{name} is missing or empty (identifiers given: patient_id={patient_id!r}, "
@@ -122,7 +132,7 @@ def orthanc_ids(
         When a UID is missing or empty.
     """
     for name, uid in zip(_UID_NAMES, (study_uid, series_uid, sop_uid), strict=True):
-        if uid is None or not _clean(uid):
+        if uid is None or not str(uid):
             raise ValueError(
                 f"{name} is missing or empty: Orthanc cannot name, and does not store, an "
                 "instance without it."
@@ -133,3 +143,69 @@ def orthanc_ids(
         series=orthanc_id(patient_id, study_uid, series_uid),
         instance=orthanc_id(patient_id, study_uid, series_uid, sop_uid),
     )
+
+
+def dataset_identifiers(dataset: Any) -> tuple[str | None, ...]:
+    """The four identifiers of a pydicom dataset, as Orthanc reads them from the file.
+
+    Orthanc (DCMTK) ends a value at its first NUL byte, decodes it with the
+    file's ``SpecificCharacterSet`` (Latin-1 when absent) and drops the
+    trailing spaces of a value whose VR is known; UIDs lose their leading
+    spaces too. A value whose VR is ``UN`` in the file (explicit VR files
+    written by some converters) keeps its spaces, and Orthanc hashes it
+    with them.
+
+    Parameters
+    ----------
+    dataset : pydicom.Dataset
+        Read with :func:`pydicom.dcmread` (raw elements are not converted
+        by this function).
+
+    Returns
+    -------
+    tuple
+        ``(PatientID, StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID)``;
+        a missing element is None (pass the tuple to :func:`orthanc_ids`).
+    """
+    from pydicom.charset import decode_bytes
+    from pydicom.datadict import tag_for_keyword
+
+    encodings = _encodings_of(dataset)
+    found: list[str | None] = []
+    for keyword in IDENTIFIER_KEYWORDS:
+        tag = tag_for_keyword(keyword)
+        if tag is None or tag not in dataset:
+            found.append(None)
+            continue
+        element = dataset.get_item(tag)
+        value = element.value
+        vr = element.VR
+        if isinstance(value, (bytes, bytearray)):
+            data = bytes(value).split(b"\x00", 1)[0]
+            text = decode_bytes(data, encodings, set()) if data else ""
+        elif value is None:
+            text = ""
+        else:
+            many = isinstance(value, Sequence) and not isinstance(value, str)
+            text = "\\".join(map(str, value)) if many else str(value)
+            text = text.split("\x00", 1)[0]
+        if vr != "UN":
+            text = text.rstrip(" ")
+            if keyword != "PatientID":
+                text = text.lstrip(" ")
+        found.append(text)
+    return tuple(found)
+
+
+def _encodings_of(dataset: Any) -> list[str]:
+    from pydicom.charset import convert_encodings
+
+    try:
+        value = dataset.get("SpecificCharacterSet")
+    except Exception:  # an unreadable character set: Orthanc's default applies
+        value = None
+    names = [] if value in (None, "") else [value] if isinstance(value, str) else list(value)
+    try:
+        return list(convert_encodings([n for n in names if n] or ["ISO_IR 100"]))
+    except LookupError:
+        return ["iso8859"]

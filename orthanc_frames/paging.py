@@ -51,14 +51,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._progress import progress_bar
+from .dicom_tags import check_keyword
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "LABELS_CONSTRAINTS",
+    "checked_query",
     "count_resources",
     "find_all",
     "find_ids",
     "iter_find_pages",
+    "list_matchable",
     "orthanc_level",
 ]
 
@@ -108,7 +111,7 @@ def _find_body(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "Level": orthanc_level(level),
-        "Query": {str(k): _query_value(v) for k, v in (query or {}).items()},
+        "Query": checked_query(query),
     }
     if not case_sensitive:
         # Case-sensitive is Orthanc's default; /tools/count-resources (1.12.7)
@@ -125,6 +128,42 @@ def _find_body(
         body["Labels"] = list(labels)
         body["LabelsConstraint"] = labels_constraint
     return body
+
+
+def checked_query(query: Any, argument: str = "query") -> dict[str, str]:
+    """``query`` as Orthanc wants it (DICOM keyword -> text), or a clear error first.
+
+    Lists become a DICOM list match (``a\\b``); the check runs before any
+    request.
+
+    Raises
+    ------
+    TypeError
+        When ``query`` is not a mapping (a ``"Modality=CT"`` string, say).
+    UnknownKeywordError
+        A :class:`ValueError` naming a key that is not a DICOM keyword.
+    """
+    if query is None:
+        return {}
+    if not isinstance(query, Mapping):
+        example = ""
+        if isinstance(query, str) and "=" in query:
+            key, _, value = query.partition("=")
+            example = f" such as {{{key.strip()!r}: {value.strip()!r}}}"
+        raise TypeError(
+            f"{argument} must be a mapping of DICOM keyword to value{example}, not "
+            f"{type(query).__name__} {query!r:.80}."
+        )
+    return {check_keyword(argument, key): _query_value(value) for key, value in query.items()}
+
+
+def list_matchable(value: Any) -> bool:
+    """Whether one item of a DICOM list match (``a\\b``) finds exactly ``value``.
+
+    An empty item matches everything, and a backslash or a wildcard
+    (``*``, ``?``) in the value would be read as list or pattern syntax.
+    """
+    return isinstance(value, str) and bool(value) and not any(c in value for c in "\\*?")
 
 
 def _query_value(value: Any) -> str:

@@ -81,7 +81,7 @@ def test_unreadable_and_duplicate_files_are_reported_not_fatal(tmp_path: Path) -
         str(tmp_path / "in" / "empty.dcm"),
         str(duplicate),
     }
-    assert by_file[str(tmp_path / "in" / "notes.txt")].startswith("not a DICOM file")
+    assert by_file[str(tmp_path / "in" / "notes.txt")].startswith("not DICOM")
     assert "duplicate" in by_file[str(duplicate)]
     assert str(summary.files[0]) in by_file[str(duplicate)]
 

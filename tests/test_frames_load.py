@@ -211,9 +211,9 @@ def test_frames_repr_and_html(frames: Any) -> None:
 def test_bad_arguments_are_clear_errors(client: Any) -> None:
     with pytest.raises(ValueError, match="main DICOM"):
         client.frames(query={"SliceThickness": "1"})
-    with pytest.raises(KeyError, match="not a DICOM keyword"):
+    with pytest.raises(ValueError, match=r"tags\[.series.\]: .NoSuchTag. is not a DICOM keyword"):
         client.frames(tags={"series": ["NoSuchTag"]})
-    with pytest.raises(ValueError, match="Unknown level"):
+    with pytest.raises(ValueError, match="levels: unknown level 'serie'"):
         client.frames(levels=["serie"])
 
 
@@ -240,3 +240,8 @@ def test_fallback_for_servers_before_extended_find_gives_the_same_frames(
         pd.testing.assert_frame_equal(
             old_style.frame(level).sort_index(), frames.frame(level).sort_index()
         )
+
+
+def test_an_unknown_level_in_tags_names_the_argument(client: Any) -> None:
+    with pytest.raises(ValueError, match="tags: unknown level 'serie'"):
+        client.frames(tags={"serie": ["SliceThickness"]})

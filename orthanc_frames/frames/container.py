@@ -15,9 +15,11 @@ from . import registry
 from .load import (
     ANCESTORS,
     LINKS,
+    PARENT,
     LoadedLevel,
     LoadSpec,
     _with_uids,
+    links_through_parent,
     load_frames,
     warn_about_costly_tags,
 )
@@ -226,7 +228,9 @@ class Frames:
 
         No server is needed: the IDs are computed from the UIDs as Orthanc
         does, so ``local.series.index.difference(server.series.index)`` is
-        what the server lacks.
+        what the server lacks. Files are read as Orthanc reads them (no
+        preamble or file meta header, no ``PatientID``, values with VR
+        ``UN`` and their padding, character sets).
 
         Parameters
         ----------
@@ -241,9 +245,12 @@ class Frames:
         Returns
         -------
         Frames
-            ``client`` is None; ``instances`` has a ``path`` column;
-            :attr:`problems` also lists unreadable or duplicate files
-            (level ``"file"``).
+            ``client`` is None; ``instances`` has a ``path`` column. Every
+            file is an instance row or a row of :attr:`problems` with level
+            ``"file"`` (``id``: the path; ``reason``: not DICOM, truncated,
+            a UID Orthanc needs is missing, or a duplicate of another file):
+            ``local.problems.query("level == 'file'")`` lists what was not
+            named, nothing is skipped silently.
 
         Raises
         ------
@@ -302,6 +309,9 @@ class Frames:
         )
         self._anchor_frame = anchor
         part = loaded[level]
+        parent = PARENT[level]
+        if parent is not None and parent in self._frames and level in ("series", "instance"):
+            links_through_parent(part.frame, self._frames[parent], level)
         self._set_frame(level, part.frame)
         self._problems = _concat_problems([self._problems, problems_frame(part.problems)])
 

@@ -13,17 +13,26 @@ their keys::
     missing = local.series.index.difference(server.series.index)
     local.series.loc[missing].orthanc.upload(c)      # result frame per series
 
-Files that cannot be read, or that Orthanc could not store (no
-``StudyInstanceUID``, ``SeriesInstanceUID`` or ``SOPInstanceUID``), are
-reported in ``problems`` with level ``"file"``, never fatal. So are second
-copies of an instance already read from another file.
+Files are named exactly as Orthanc names them (see
+:func:`~orthanc_frames.orthanc_ids.dataset_identifiers`): files with no
+preamble or no file meta header are read, a ``PatientID`` missing from the
+file is the empty string, a value written with VR ``UN`` keeps its
+padding, values are decoded with the file's character set.
+
+Every file below the folder is accounted for: it is an instance row, or a
+row of ``problems`` with level ``"file"`` (``id`` and ``value``: the path;
+``reason``: why). A file that is not DICOM, that is truncated (Orthanc
+refuses it too), that lacks ``StudyInstanceUID``, ``SeriesInstanceUID`` or
+``SOPInstanceUID`` (Orthanc refuses it), or that is a second copy of an
+instance already read from another file, is such a row; nothing is
+skipped silently.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +45,32 @@ from pydicom.multival import MultiValue
 
 from .._parallel import run_each
 from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS
-from ..orthanc_ids import OrthancIds, orthanc_ids
+from ..orthanc_ids import OrthancIds, dataset_identifiers, orthanc_ids
 from .container import Frames
 from .load import CHILDREN_COUNT, LINKS, PARENT, build_frame
 from .schema import Problem, problems_frame
 
-__all__ = ["FILE_LEVEL", "FileHeader", "frames_from_folder", "read_headers"]
+__all__ = [
+    "FILE_LEVEL",
+    "FileHeader",
+    "UnstorableFileError",
+    "frames_from_folder",
+    "read_headers",
+]
 
 FILE_LEVEL = "file"
 """The ``level`` of problems about a whole file (unreadable, not storable, duplicate)."""
 
-_IDENTIFIERS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+# Values above this size are not read (their place in the file is checked).
+_DEFER_SIZE = 4096
+_PREAMBLE = 132  # 128 bytes, then "DICM"
+_IMPLICIT_VR = "1.2.840.10008.1.2"
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+
+
+class UnstorableFileError(ValueError):
+    """A file that Orthanc would refuse to store (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -63,12 +87,16 @@ class FileHeader:
         Level -> main DICOM tags of that level, as Orthanc's text.
     size : int
         Bytes on disk.
+    unreadable : dict
+        Main DICOM tag -> why pydicom could not read its value (the tag
+        is then missing, and a row of ``problems``).
     """
 
     path: Path
     ids: OrthancIds
     tags: dict[str, dict[str, str | None]]
     size: int
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str | None:
@@ -84,22 +112,79 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _main_tags(ds: Dataset, level: str) -> dict[str, str | None]:
+def _main_tags(ds: Dataset, level: str, unreadable: dict[str, str]) -> dict[str, str | None]:
     tags: dict[str, str | None] = {}
     for keyword in DEFAULT_MAIN_TAGS[level]:
-        element = ds.get(keyword)
+        try:
+            element = ds.get(keyword)
+        except Exception as error:  # a value pydicom cannot convert
+            unreadable[keyword] = f"pydicom cannot read the value: {type(error).__name__}: {error}"
+            continue
         if element is not None:
             tags[keyword] = _text(element)
     return tags
 
 
+def _truncation(ds: Dataset, size: int) -> str | None:
+    """Why the file is shorter than its elements say, or None."""
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax == _DEFLATED:
+        return None  # offsets are in the inflated data set, not in the file
+    for tag in ds.keys():  # noqa: SIM118 - iterating a Dataset would convert raw values
+        try:
+            element = ds.get_item(tag, keep_deferred=True)  # pydicom 3
+        except TypeError:  # pragma: no cover - pydicom 2 reads a deferred value here
+            element = ds.get_item(tag)
+        length = getattr(element, "length", None)
+        start = getattr(element, "value_tell", None)
+        if length is None or start is None or length == _UNDEFINED_LENGTH:
+            continue
+        if start + length > size:
+            return (
+                f"truncated: element {tag} needs {length} bytes from offset {start}, the "
+                f"file has {size} bytes (Orthanc refuses it: invalid DICOM file)"
+            )
+    return None
+
+
+def _encoding_mismatch(file: Path, ds: Dataset) -> str | None:
+    """Why the data set is not in the VR encoding its file meta header declares, or None.
+
+    pydicom reads such a file anyway (it warns); Orthanc's parser trusts
+    the header and refuses the file.
+    """
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is None or syntax == _DEFLATED:
+        return None
+    with open(file, "rb") as handle:
+        head = handle.read(_PREAMBLE + 12)
+        if head[_PREAMBLE - 4 : _PREAMBLE] != b"DICM" or head[_PREAMBLE : _PREAMBLE + 6] != (
+            b"\x02\x00\x00\x00UL"
+        ):
+            return None  # no group length to find the data set by: nothing to check
+        group_length = int.from_bytes(head[_PREAMBLE + 8 : _PREAMBLE + 12], "little")
+        handle.seek(_PREAMBLE + 12 + group_length)
+        first = handle.read(6)
+    if len(first) < 6:
+        return None
+    found_implicit = not (0x40 < first[4] < 0x5B and 0x40 < first[5] < 0x5B)
+    if found_implicit == (syntax == _IMPLICIT_VR):
+        return None
+    found = "implicit" if found_implicit else "explicit"
+    return (
+        f"the file meta header declares transfer syntax {syntax} but the data set is written "
+        f"in {found} VR (Orthanc refuses it: invalid DICOM file)"
+    )
+
+
 def read_headers(path: str | os.PathLike[str]) -> FileHeader:
-    """Read one file's header (no pixel data) into what the frames need.
+    """Read one file's header into what the frames need, as Orthanc would read it.
 
     Parameters
     ----------
     path : str or Path
-        A DICOM file (with or without the 128-byte preamble).
+        A DICOM file, with or without the 128-byte preamble and the file
+        meta header.
 
     Returns
     -------
@@ -107,18 +192,31 @@ def read_headers(path: str | os.PathLike[str]) -> FileHeader:
 
     Raises
     ------
+    UnstorableFileError
+        When Orthanc would refuse the file: not DICOM, truncated, or an
+        identifier it needs is missing (the message says which).
     Exception
-        Whatever pydicom raises for a file it cannot read;
-        :class:`ValueError` when an identifier Orthanc needs is missing.
+        Whatever pydicom raises for a file it cannot parse at all.
     """
     file = Path(path)
-    ds = pydicom.dcmread(file, stop_before_pixels=True)
-    values = [ds.get(keyword) for keyword in _IDENTIFIERS]
-    if values[1] is None and values[3] is None and "SOPClassUID" not in ds:
-        raise ValueError("not a DICOM file (no UID found in it)")
-    ids = orthanc_ids(*(None if value is None else str(value) for value in values))
-    tags = {level: _main_tags(ds, level) for level in LEVELS}
-    return FileHeader(file, ids, tags, file.stat().st_size)
+    size = file.stat().st_size
+    ds = pydicom.dcmread(file, force=True, defer_size=_DEFER_SIZE)
+    identifiers = dataset_identifiers(ds)
+    if not any(identifiers[1:]) and "SOPClassUID" not in ds:
+        raise UnstorableFileError(
+            "not DICOM, or a DICOMDIR: no StudyInstanceUID, SeriesInstanceUID or "
+            "SOPInstanceUID found (Orthanc refuses it too)"
+        )
+    refused = _truncation(ds, size) or _encoding_mismatch(file, ds)
+    if refused:
+        raise UnstorableFileError(refused)
+    try:
+        ids = orthanc_ids(*identifiers)
+    except ValueError as error:
+        raise UnstorableFileError(str(error)) from None
+    unreadable: dict[str, str] = {}
+    tags = {level: _main_tags(ds, level, unreadable) for level in LEVELS}
+    return FileHeader(file, ids, tags, size, unreadable)
 
 
 def _index_in_series(tags: dict[str, str | None]) -> str | None:
@@ -142,6 +240,8 @@ def _files_below(path: Path, recursive: bool) -> list[Path]:
 
 
 def _unreadable_reason(error: BaseException) -> str:
+    if isinstance(error, UnstorableFileError):
+        return str(error)
     if isinstance(error, InvalidDicomError):
         return (
             "not a DICOM file: no 'DICM' prefix or File Meta Information (Orthanc refuses it too)"
@@ -156,7 +256,7 @@ def _file_problem(path: Path, reason: str) -> Problem:
 def _records(
     headers: Iterable[FileHeader],
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str], list[Problem]]:
-    """Records per level (as :func:`build_frame` wants them), paths by instance, duplicates."""
+    """Records per level (as :func:`build_frame` wants them), paths by instance, problems."""
     first: dict[str, dict[str, dict[str, Any]]] = {level: {} for level in LEVELS}
     children: dict[str, dict[str, set[str]]] = {level: {} for level in LEVELS}
     paths: dict[str, str] = {}
@@ -166,7 +266,11 @@ def _records(
         if instance_id in paths:
             kept = paths[instance_id]
             problems.append(
-                _file_problem(header.path, f"duplicate of {kept} (same SOPInstanceUID)")
+                _file_problem(
+                    header.path,
+                    f"duplicate of {kept}, instance {instance_id} (same PatientID, StudyInstanceUID, "
+                    "SeriesInstanceUID and SOPInstanceUID: Orthanc stores it once)",
+                )
             )
             continue
         for level in LEVELS:
@@ -177,6 +281,9 @@ def _records(
             if own_id in first[level]:
                 continue
             record: dict[str, Any] = {"ID": own_id, **header.tags[level]}
+            for keyword, reason in header.unreadable.items():
+                if keyword in DEFAULT_MAIN_TAGS[level]:
+                    problems.append(Problem(level, own_id, keyword, "", reason))
             for link in LINKS[level]:
                 record[link] = getattr(header.ids, link)
             record["labels"] = None
@@ -219,8 +326,11 @@ def frames_from_folder(
         those of server frames (Orthanc-only fields such as ``labels``,
         ``last_update`` and ``is_stable`` are missing); ``instances`` has a
         ``path`` column. ``problems`` lists unparseable values like server
-        frames do, plus one row per unreadable, unstorable or duplicate
-        file (level ``"file"``, id = the path, reason).
+        frames do, plus one row per file that is not an instance row
+        (level ``"file"``, ``id`` and ``value`` = the path, ``reason``):
+        not DICOM, truncated, missing a UID Orthanc needs, or a duplicate.
+        So ``len(instances) + (problems.level == "file").sum()`` is the
+        number of files read.
 
     Raises
     ------

@@ -4,10 +4,13 @@ One :func:`~orthanc_frames.paging.iter_find_pages` stream per level (pages
 fetched in parallel), so the request count grows with pages, never with
 resources. On Orthanc 1.12.5+ each row comes with its main DICOM tags,
 labels, metadata (``LastUpdate``, ``IndexInSeries``), parent, children and
-attachments from the index in one SQL query per page; parents' IDs above
-the direct parent are computed from the UIDs (SHA-1, see
-:mod:`orthanc_frames.orthanc_ids`), never fetched. Older servers get
-``Expand`` rows, which carry the same facts under other names.
+attachments from the index in one SQL query per page. The direct parent
+is the server's (``Parent``); the links above it follow the parent frame's
+own links when that level is loaded too, and are otherwise computed from
+the UIDs exactly as the server returned them (SHA-1, see
+:mod:`orthanc_frames.orthanc_ids`; padding kept, a missing ``PatientID``
+is the empty one), never fetched. Older servers get ``Expand`` rows, which
+carry the same facts under other names.
 
 Filters run on the server (push-down). A ``query`` (DICOM keyword ->
 Orthanc pattern) and a ``labels`` filter select the resources of their
@@ -36,9 +39,15 @@ from typing import Any
 
 import pandas as pd
 
-from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, tag_info
+from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, check_keyword
 from ..orthanc_ids import orthanc_id
-from ..paging import LABELS_CONSTRAINTS, find_ids, iter_find_pages
+from ..paging import (
+    LABELS_CONSTRAINTS,
+    checked_query,
+    find_ids,
+    iter_find_pages,
+    list_matchable,
+)
 from .schema import ORTHANC_FIELDS, Problem, parse_tag_columns
 
 __all__ = [
@@ -53,6 +62,7 @@ __all__ = [
     "fetch_rows",
     "field_columns",
     "iter_row_pages",
+    "links_through_parent",
     "load_frames",
     "normalize_row",
     "order_columns",
@@ -139,9 +149,7 @@ class LoadSpec:
         workers: int = 8,
     ) -> LoadSpec:
         """Validate the arguments of ``Frames.load`` (clear errors, before any request)."""
-        from ..paging import _query_value
-
-        clean_query = {_keyword(k): _query_value(v) for k, v in (query or {}).items()}
+        clean_query = checked_query(query)
         for key in clean_query:
             if tag_level(key) is None:
                 raise ValueError(
@@ -157,12 +165,19 @@ class LoadSpec:
             )
         if labels_level not in LEVELS:
             raise ValueError(f"labels_level must be one of {LEVELS}, not {labels_level!r}.")
-        clean_levels = tuple(_level(x) for x in levels)
+        clean_levels = tuple(_level(x, "levels") for x in levels)
         clean_tags: dict[str, tuple[str, ...]] = {}
+        if tags is not None and not isinstance(tags, Mapping):
+            raise TypeError(
+                "tags must be a mapping of level to DICOM keywords, such as "
+                f"{{'series': ['SliceThickness']}}, not {type(tags).__name__} {tags!r:.80}."
+            )
         for level, names in (tags or {}).items():
             if isinstance(names, str):
                 names = [names]
-            clean_tags[_level(level)] = tuple(_keyword(n) for n in names)
+            clean_tags[_level(level, "tags")] = tuple(
+                check_keyword(f"tags[{level!r}]", n) for n in names
+            )
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, not {workers!r}.")
         return cls(
@@ -209,17 +224,13 @@ class LoadSpec:
         }
 
 
-def _level(name: str) -> str:
+def _level(name: str, argument: str = "level") -> str:
     low = str(name).strip().lower()
     aliases = {"patients": "patient", "studies": "study", "instances": "instance"}
     low = aliases.get(low, low)
     if low not in LEVELS:
-        raise ValueError(f"Unknown level {name!r}: use one of {', '.join(LEVELS)}.")
+        raise ValueError(f"{argument}: unknown level {name!r}; use one of {', '.join(LEVELS)}.")
     return low
-
-
-def _keyword(name: str) -> str:
-    return tag_info(str(name)).keyword
 
 
 def tag_level(keyword: str) -> str | None:
@@ -367,13 +378,7 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
     parent = PARENT[level]
     if parent is not None:
         record[parent] = row.get("Parent" + parent.title())
-    uids = {**(row.get("PatientMainDicomTags") or {}), **requested}
-    if level in ("series", "instance"):
-        pid = uids.get("PatientID")
-        record["patient"] = _orthanc_id(pid) if pid is not None else None
-    if level == "instance":
-        pid, study = uids.get("PatientID"), uids.get("StudyInstanceUID")
-        record["study"] = _orthanc_id(pid, study) if study is not None else None
+    record.update(_links_above_parent(level, row, requested))
     metadata = row.get("Metadata") or {}
     record["labels"] = list(row.get("Labels") or [])
     if level != "instance":
@@ -394,6 +399,34 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
                 size = attachment.get("UncompressedSize")
         record["file_size"] = size
     return record
+
+
+def _links_above_parent(
+    level: str, row: Mapping[str, Any], requested: Mapping[str, Any]
+) -> dict[str, str | None]:
+    """The links of a row above its direct parent, hashed from the server's own text.
+
+    The identifiers are the strings the server returned, unchanged (a
+    value Orthanc read with VR ``UN`` keeps its padding, and Orthanc hashed
+    it so). When the answer carries the study's UID but no ``PatientID``,
+    the file had none: Orthanc filed it under the patient of the empty
+    ``PatientID``, and so does this. A link that cannot be computed (the
+    server did not return the UIDs) is None.
+    """
+    links: dict[str, str | None] = {}
+    if level not in ("series", "instance"):
+        return links
+    uids = {**(row.get("PatientMainDicomTags") or {}), **requested}
+    study = uids.get("StudyInstanceUID")
+    if "PatientID" in uids:
+        patient_id = uids["PatientID"]
+    else:
+        patient_id = "" if isinstance(study, str) else None
+    known = isinstance(patient_id, str)
+    links["patient"] = _orthanc_id(patient_id) if known else None
+    if level == "instance":
+        links["study"] = _orthanc_id(patient_id, study) if known and study else None
+    return links
 
 
 def tag_columns(
@@ -497,30 +530,36 @@ def fetch_level(
     elif LEVELS.index(level) > LEVELS.index(anchor) and spec.labels:
         assert anchor_rows is not None
         uid_name = UID_OF_LEVEL[anchor]
-        uids = [u for u in anchor_rows[uid_name].dropna().astype(str).unique().tolist()]
-        pages = (
-            page
-            for chunk in _chunks(uids, UID_CHUNK)
-            for page in iter_row_pages(
-                client,
-                level,
-                spec,
-                query={**spec.query_for(level), uid_name: chunk},
-                progress=progress,
-                child_ids=child_ids,
+        uids = list(dict.fromkeys(anchor_rows[uid_name].tolist()))
+        if all(list_matchable(uid) for uid in uids):
+            pages = (
+                page
+                for chunk in _chunks(uids, UID_CHUNK)
+                for page in iter_row_pages(
+                    client,
+                    level,
+                    spec,
+                    query={**spec.query_for(level), uid_name: chunk},
+                    progress=progress,
+                    child_ids=child_ids,
+                )
             )
-        )
+        else:
+            # An identifier a DICOM list cannot name exactly (empty, or with
+            # a backslash or a wildcard): read the level, keep by link below.
+            pages = iter_row_pages(client, level, spec, progress=progress, child_ids=child_ids)
     else:
         pages = iter_row_pages(client, level, spec, progress=progress, child_ids=child_ids)
     # Each page is normalized as it arrives, while the next ones are still read.
     records = [normalize_row(level, row, extra) for page in pages for row in page]
-    if (
-        anchor is not None
-        and anchor_rows is not None
-        and LEVELS.index(level) <= LEVELS.index(anchor)
-    ):
-        keep = set(anchor_rows[level].dropna().tolist())
-        records = [r for r in records if r["ID"] in keep]
+    if anchor is not None and anchor_rows is not None:
+        if LEVELS.index(level) <= LEVELS.index(anchor):
+            keep = set(anchor_rows[level].dropna().tolist())
+            records = [r for r in records if r["ID"] in keep]
+        elif spec.labels:
+            # A UID list also matches same-UID resources under other parents.
+            anchors = set(anchor_rows[anchor].dropna().tolist())
+            records = [r for r in records if r.get(anchor) in anchors]
     return records
 
 
@@ -531,6 +570,8 @@ class LoadedLevel:
     frame: pd.DataFrame
     problems: list[Problem]
     children: dict[str, list[str]]
+    identifiers: dict[str, Any] = field(default_factory=dict)
+    """Orthanc ID -> the level's identifier (``PatientID``, a UID) as the server wrote it."""
 
 
 def load_level(
@@ -546,7 +587,9 @@ def load_level(
     records = fetch_level(client, level, spec, anchor_frame, progress=progress, child_ids=child_ids)
     problems: list[Problem] = []
     frame = build_frame(level, records, spec.tags.get(level, ()), problems)
-    return LoadedLevel(frame, problems, children_of(records) if level != "instance" else {})
+    children = children_of(records) if level != "instance" else {}
+    identifiers = {r["ID"]: r.get(UID_OF_LEVEL[level]) for r in records}
+    return LoadedLevel(frame, problems, children, identifiers)
 
 
 def load_frames(
@@ -575,7 +618,7 @@ def load_frames(
         )
         if spec.labels and spec.labels_level != anchor:
             anchor_level = _keep_labelled(client, spec, anchor, anchor_level)
-        anchor_frame = _with_uids(anchor_level.frame, anchor)
+        anchor_frame = _with_uids(anchor_level.frame, anchor, anchor_level.identifiers)
         if anchor in wanted:
             loaded[anchor] = anchor_level
     for level in wanted:
@@ -583,7 +626,27 @@ def load_frames(
             loaded[level] = load_level(
                 client, level, spec, anchor_frame, progress=progress, child_ids=child_ids
             )
+    for level, parent in (("series", "study"), ("instance", "series")):  # series first
+        if level in loaded and parent in loaded:
+            links_through_parent(loaded[level].frame, loaded[parent].frame, level)
     return loaded, anchor_frame
+
+
+def links_through_parent(frame: pd.DataFrame, parent_frame: pd.DataFrame, level: str) -> None:
+    """Set ``frame``'s links above its parent from the parent's own links, in place.
+
+    The parent link of every row is the server's (its ``Parent``), and so
+    are the parent frame's: following them gives the server's chain, with
+    no request. Rows whose parent is not in ``parent_frame`` keep the links
+    computed from their UIDs.
+    """
+    parent = PARENT[level]
+    assert parent is not None
+    for link in LINKS[parent]:
+        through = frame[parent].map(parent_frame[link].to_dict())
+        known = through.notna()
+        if known.any():
+            frame.loc[known, link] = through[known].astype(ORTHANC_FIELDS[link])
 
 
 def _keep_labelled(client: Any, spec: LoadSpec, anchor: str, part: LoadedLevel) -> LoadedLevel:
@@ -600,12 +663,25 @@ def _keep_labelled(client: Any, spec: LoadSpec, anchor: str, part: LoadedLevel) 
     kept = set(frame.index)
     problems = [p for p in part.problems if p.id in kept]
     children = {k: v for k, v in part.children.items() if k in kept}
-    return LoadedLevel(frame, problems, children)
+    return LoadedLevel(frame, problems, children, part.identifiers)
 
 
-def _with_uids(frame: pd.DataFrame, level: str) -> pd.DataFrame:
-    """The anchor's link columns and UID (what restricting other levels needs)."""
-    columns = [*LINKS[level], UID_OF_LEVEL[level]]
-    out = frame[columns].copy()
+def _with_uids(
+    frame: pd.DataFrame, level: str, identifiers: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """The anchor's link columns and UID (what restricting other levels needs).
+
+    ``identifiers`` (ID -> the server's text) gives the UIDs exactly as the
+    server wrote them; without it they come from the typed frame, where
+    text is trimmed and an empty value is missing.
+    """
+    uid_name = UID_OF_LEVEL[level]
+    out = frame[list(LINKS[level])].copy()
+    if identifiers is None:
+        out[uid_name] = frame[uid_name].astype(object).where(frame[uid_name].notna(), None)
+    else:
+        out[uid_name] = pd.Series(
+            [identifiers.get(i) for i in frame.index], index=frame.index, dtype=object
+        )
     out[level] = frame.index.to_series()
     return out

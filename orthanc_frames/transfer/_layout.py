@@ -29,7 +29,7 @@ from typing import Any
 
 from ..client.errors import OrthancError
 from ..orthanc_ids import LEVELS, orthanc_id
-from ..paging import find_all, iter_find_pages
+from ..paging import find_all, iter_find_pages, list_matchable
 from .paths import safe_component, unique_names
 
 __all__ = [
@@ -219,9 +219,18 @@ def layout_rows(
     return list(kept.values())
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), IDENTIFIER_CHUNK):
-        yield values[start : start + IDENTIFIER_CHUNK]
+def _queries(identifier: str, values: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """The find queries that together match every resource named by ``values``.
+
+    Identifiers a DICOM list match cannot name exactly (empty, or holding a
+    backslash or a wildcard) are found by one query without that filter;
+    rows are then kept by their computed ancestor (see :func:`layout_rows`).
+    """
+    exact = [value for value in values if list_matchable(value)]
+    for start in range(0, len(exact), IDENTIFIER_CHUNK):
+        yield {identifier: list(exact[start : start + IDENTIFIER_CHUNK])}
+    if len(exact) < len(values):
+        yield {}
 
 
 def _layout_tags_down_to(target: str) -> list[str]:
@@ -245,11 +254,11 @@ def _rows_with_requested_tags(
     page_size: int | None,
 ) -> Iterator[LayoutRow]:
     requested = _layout_tags_down_to(target)
-    for chunk in _chunks(values):
+    for query in _queries(identifier, values):
         for page in iter_find_pages(
             client,
             target,
-            query={identifier: list(chunk)},
+            query=query,
             response_content=_response_content(target),
             requested_tags=requested,
             page_size=page_size,
@@ -287,14 +296,14 @@ def _rows_level_by_level(
     client: Any, identifier: str, values: Sequence[str], target: str, page_size: int | None
 ) -> Iterator[LayoutRow]:
     levels = LEVELS[: LEVELS.index(target) + 1]
-    for chunk in _chunks(values):
+    for query in _queries(identifier, values):
         by_level = {
             level: {
                 answer["ID"]: answer
                 for answer in find_all(
                     client,
                     level,
-                    query={identifier: list(chunk)},
+                    query=query,
                     response_content=_response_content(level),
                     page_size=page_size,
                 )

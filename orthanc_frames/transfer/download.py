@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -553,7 +553,8 @@ def _download_resources(
         if hasattr(resources, "id") and hasattr(resources, "client")
         else list(resources)
     )
-    by_client: dict[int, tuple[Any, list[str]]] = {}
+    groups: dict[tuple[int, str], tuple[Any, list[str]]] = {}
+    top_of: dict[str, str] = {}
     for resource in items:
         resource_level = getattr(resource, "level", None)
         if resource_level is not None and normalize_level(str(resource_level)) != level:
@@ -561,12 +562,16 @@ def _download_resources(
                 f"retrieve_and_write for {level} resources was given a {resource_level} "
                 f"({resource.id}); use the function of that level."
             )
-        by_client.setdefault(id(resource.client), (resource.client, []))[1].append(resource.id)
+        for part in _kept_parts(resource):
+            part_level = normalize_level(str(getattr(part, "level", level)))
+            key = (id(part.client), part_level)
+            groups.setdefault(key, (part.client, []))[1].append(part.id)
+            top_of[part.id] = resource.id
     report = DownloadReport(path=Path(path).resolve(), level=level, format=format)
-    for client, ids in by_client.values():
+    for (_, part_level), (client, ids) in groups.items():
         written = download(
             client,
-            level,
+            part_level,
             ids,
             path,
             format=format,
@@ -574,8 +579,23 @@ def _download_resources(
             progress=progress,
             overwrite=overwrite,
         )
-        report.items.extend(written.items)
+        report.items.extend(
+            replace(item, source=top_of.get(item.source, item.source)) for item in written.items
+        )
     return report
+
+
+def _kept_parts(resource: Any) -> list[Any]:
+    """What to write for ``resource``: itself, or the children it was narrowed to.
+
+    A resource made with ``lock_children=True`` whose children were fixed
+    (by :func:`~orthanc_frames.find_and_filter_patients`, say) stands for
+    those children only: its files are theirs, recursively.
+    """
+    children = getattr(resource, "_children", None)
+    if not getattr(resource, "lock_children", False) or children is None:
+        return [resource]
+    return [part for child in children for part in _kept_parts(child)]
 
 
 def retrieve_and_write_patients(
@@ -593,7 +613,10 @@ def retrieve_and_write_patients(
     ----------
     patients : Patient or iterable of Patient
         Resource objects (anything with ``.id`` and ``.client``), from one
-        or several servers.
+        or several servers. A resource made with ``lock_children=True``
+        whose children are fixed (the result of
+        :func:`~orthanc_frames.find_and_filter_patients`) writes only
+        those children's files: exactly what the filters kept.
     path : path-like
         The download folder.
     format, workers, progress, overwrite

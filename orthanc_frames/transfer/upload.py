@@ -18,6 +18,8 @@ from ._listing import capped_listing
 __all__ = ["RejectedFile", "StoredInstance", "UploadReport", "upload"]
 
 _DICOM_MAGIC_OFFSET = 128
+_REJECTIONS_SHOWN = 3
+"""Rejected files named in an :class:`UploadReport`'s repr (then "and N more")."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class UploadReport:
         Accepted instances (new and already stored), in input order.
     rejected : list of RejectedFile
         Everything that was not stored, with the reason.
+
+    Its repr and str give the counts and name the first rejected files with
+    the reason (then "and N more").
     """
 
     stored: list[StoredInstance] = field(default_factory=list)
@@ -124,10 +129,18 @@ class UploadReport:
         return self
 
     def __repr__(self) -> str:
-        return (
-            f"UploadReport({len(self.new)} new, {len(self.stored) - len(self.new)} already "
-            f"stored, {len(self.rejected)} rejected)"
+        counts = (
+            f"{len(self.new)} new, {len(self.stored) - len(self.new)} already stored, "
+            f"{len(self.rejected)} rejected"
         )
+        if not self.rejected:
+            return f"UploadReport({counts})"
+        shown = [f"{item.source}: {item.reason}" for item in self.rejected[:_REJECTIONS_SHOWN]]
+        more = len(self.rejected) - len(shown)
+        listing = "; ".join(shown) + (f"; and {more} more" if more else "")
+        return f"UploadReport({counts}: {listing})"
+
+    __str__ = __repr__
 
     def _repr_html_(self, max_rows: int = 20) -> str:
         fields = {
