@@ -1,36 +1,40 @@
-"""DICOM tag knowledge in one place: keywords, VRs, multiplicity, typed values.
+"""DICOM tag knowledge in one place: keywords, VRs, multiplicity, main tags.
 
-Everything here reads pydicom's data dictionary; no other module keeps its
-own table of VRs. Orthanc sends tag values as text (multi-valued ones
-joined by a backslash); :func:`parse_value` turns such text into the
-Python value its VR calls for.
+Everything here reads pydicom's data dictionary (``pydicom.datadict``) and
+its VR sets (``pydicom.valuerep``); no other module keeps its own table of
+VRs. :data:`VALUE_KINDS` says what one value of each VR becomes (a date, a
+float, text...) and :attr:`TagInfo.splits` whether a tag's text is a
+backslash-joined list: the resource objects and the frames both type their
+values from these (with the rules of :mod:`orthanc_frames.dicom_values`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import enum
 import functools
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from pydicom import datadict
+from pydicom.valuerep import BYTES_VR, FLOAT_VR, INT_VR, LIST_VR, VR
 
 __all__ = [
     "DEFAULT_MAIN_TAGS",
     "LEVELS",
+    "MAIN_TAGS",
+    "UNSPLIT_VRS",
+    "VALUE_KINDS",
+    "MainTags",
     "TagInfo",
     "UnknownKeywordError",
+    "ValueKind",
     "check_keyword",
     "is_multi_valued",
     "main_tags",
-    "parse_date",
-    "parse_datetime",
-    "parse_time",
-    "parse_value",
     "tag_info",
-    "typed_tags",
+    "value_kind",
 ]
 
 LEVELS = ("patient", "study", "series", "instance")
@@ -91,7 +95,54 @@ DEFAULT_MAIN_TAGS: Mapping[str, tuple[str, ...]] = {
     ),
 }
 
-_SINGLE_TEXT_VRS = frozenset({"LT", "ST", "UT", "UR", "OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+
+class ValueKind(enum.Enum):
+    """What one value of a VR becomes, on a resource and in a frame column.
+
+    ========  ===================  =========================
+    kind      Python               frame column (Arrow)
+    ========  ===================  =========================
+    DATE      ``datetime.date``    ``date32``
+    TIME      ``datetime.time``    ``time64[us]``
+    DATETIME  ``datetime``         ``timestamp[us]``
+    FLOAT     ``float``            ``double``
+    INT       ``int``              ``int64`` (nullable)
+    TEXT      ``str``              ``string``
+    ========  ===================  =========================
+    """
+
+    DATE = "date"
+    TIME = "time"
+    DATETIME = "datetime"
+    FLOAT = "float"
+    INT = "int"
+    TEXT = "text"
+
+
+def _value_kinds() -> dict[str, ValueKind]:
+    kinds = {vr.value: ValueKind.TEXT for vr in VR}
+    # pydicom's number VRs, and the "other" VRs that hold arrays of numbers
+    # (OF/OD floats, OL/OV integers). AT is an attribute tag: Orthanc writes
+    # it as text ("0010,0010").
+    kinds.update({vr.value: ValueKind.FLOAT for vr in FLOAT_VR | {VR.OF, VR.OD}})
+    kinds.update({vr.value: ValueKind.INT for vr in (INT_VR - {VR.AT}) | {VR.OL, VR.OV}})
+    kinds.update(DA=ValueKind.DATE, TM=ValueKind.TIME, DT=ValueKind.DATETIME)
+    return kinds
+
+
+VALUE_KINDS: Mapping[str, ValueKind] = MappingProxyType(_value_kinds())
+"""VR -> the kind of one of its values; the one VR table of the package."""
+
+UNSPLIT_VRS = frozenset(vr.value for vr in BYTES_VR | LIST_VR | {VR.LT, VR.ST, VR.UT, VR.UR})
+"""VRs whose text is never split at backslashes: a backslash is a character of
+LT/ST/UT/UR text, a byte VR holds one stream, a sequence is a list already."""
+
+
+def value_kind(vr: str) -> ValueKind:
+    """The kind of one value of ``vr`` (:class:`ValueKind`); unknown VRs are text."""
+    return VALUE_KINDS.get(vr, ValueKind.TEXT)
+
+
 _TAG_RE = re.compile(r"^\(?([0-9A-Fa-f]{4})[,|-]?([0-9A-Fa-f]{4})\)?$")
 
 
@@ -116,6 +167,20 @@ class TagInfo:
     tag: str
     vr: str
     vm_multi: bool
+
+    @property
+    def kind(self) -> ValueKind:
+        """What one value of the tag becomes (from its VR, :data:`VALUE_KINDS`)."""
+        return value_kind(self.vr)
+
+    @property
+    def splits(self) -> bool:
+        """Whether the tag's text is a backslash-joined list of values.
+
+        True when the dictionary allows several values (VM other than 1) and
+        the VR is not one of :data:`UNSPLIT_VRS`.
+        """
+        return self.vm_multi and self.vr not in UNSPLIT_VRS
 
     @property
     def group_element(self) -> int:
@@ -205,157 +270,62 @@ def is_multi_valued(name: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class MainTags:
+    """The main DICOM tags of each level: those a server keeps in its index.
+
+    Orthanc filters on them and answers them without reading files. The
+    defaults (:data:`MAIN_TAGS`) are Orthanc 1.12's; a server configured
+    with ``ExtraMainDicomTags`` keeps more, and lists them in ``/system``
+    (Orthanc 1.11 and later): ``client.capabilities.main_tags`` gives that
+    server's own list.
+
+    Attributes
+    ----------
+    by_level : mapping of str to tuple of str
+        Level (``"patient"`` ... ``"instance"``) -> DICOM keywords.
+    """
+
+    by_level: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_MAIN_TAGS))
+
+    @classmethod
+    def of_server(cls, listed: Mapping[str, Iterable[str]] | None) -> MainTags:
+        """The main tags a server lists (per level); Orthanc's defaults where it lists none.
+
+        Parameters
+        ----------
+        listed : mapping, optional
+            Level -> keywords, as read from ``/system`` (``MainDicomTags``;
+            absent before Orthanc 1.11, where the defaults apply).
+        """
+        levels = {str(level).lower(): tuple(names) for level, names in (listed or {}).items()}
+        return cls({level: levels.get(level) or DEFAULT_MAIN_TAGS[level] for level in LEVELS})
+
+    def of(self, level: str) -> tuple[str, ...]:
+        """The main tags of ``level``."""
+        try:
+            return self.by_level[level]
+        except KeyError:
+            raise ValueError(f"level must be one of {LEVELS}, not {level!r}") from None
+
+    def level_of(self, keyword: str) -> str | None:
+        """The highest level that keeps ``keyword`` as a main tag, or None."""
+        return next((level for level in LEVELS if keyword in self.by_level.get(level, ())), None)
+
+    def at_or_above(self, keyword: str, level: str) -> bool:
+        """Whether ``keyword`` is a main tag of ``level`` or of a level above it."""
+        found = self.level_of(keyword)
+        return found is not None and LEVELS.index(found) <= LEVELS.index(level)
+
+    def to_json(self) -> dict[str, list[str]]:
+        """Level -> list of keywords (for the Parquet metadata)."""
+        return {level: list(names) for level, names in self.by_level.items()}
+
+
+MAIN_TAGS = MainTags()
+"""Orthanc's default main DICOM tags (a server may keep more, see :class:`MainTags`)."""
+
+
 def main_tags(level: str) -> tuple[str, ...]:
     """Orthanc's default main DICOM tags of a level (``"patient"`` ... ``"instance"``)."""
-    try:
-        return DEFAULT_MAIN_TAGS[level]
-    except KeyError:
-        raise ValueError(f"level must be one of {LEVELS}, not {level!r}") from None
-
-
-def parse_date(text: str) -> dt.date:
-    """A DICOM DA value (``YYYYMMDD``; the old ``YYYY.MM.DD`` is accepted)."""
-    s = text.strip().replace(".", "")
-    if len(s) != 8 or not s.isdigit():
-        raise ValueError(f"not a DICOM date (YYYYMMDD): {text!r}")
-    try:
-        return dt.date(int(s[:4]), int(s[4:6]), int(s[6:8]))
-    except ValueError as exc:
-        raise ValueError(f"not a valid date: {text!r} ({exc})") from None
-
-
-def parse_time(text: str) -> dt.time:
-    """A DICOM TM value (``HH``, ``HHMM``, ``HHMMSS`` or ``HHMMSS.FFFFFF``)."""
-    s = text.strip().replace(":", "")
-    whole, _, frac = s.partition(".")
-    if len(whole) not in (2, 4, 6) or not whole.isdigit() or (frac and not frac.isdigit()):
-        raise ValueError(f"not a DICOM time (HHMMSS.FFFFFF): {text!r}")
-    hour = int(whole[:2])
-    minute = int(whole[2:4] or 0)
-    second = min(int(whole[4:6] or 0), 59)  # leap second 60 -> 59
-    micro = int((frac + "000000")[:6]) if frac else 0
-    try:
-        return dt.time(hour, minute, second, micro)
-    except ValueError as exc:
-        raise ValueError(f"not a valid time: {text!r} ({exc})") from None
-
-
-def parse_datetime(text: str) -> dt.datetime:
-    """A DICOM DT value (``YYYYMMDDHHMMSS.FFFFFF&ZZXX``, trailing parts optional)."""
-    s = text.strip()
-    offset = None
-    for sign in ("+", "-"):
-        if sign in s[4:]:
-            s, _, zone = s.rpartition(sign)
-            if len(zone) != 4 or not zone.isdigit():
-                raise ValueError(f"not a DICOM date-time offset: {text!r}")
-            delta = dt.timedelta(hours=int(zone[:2]), minutes=int(zone[2:]))
-            offset = dt.timezone(delta if sign == "+" else -delta)
-            break
-    whole, _, frac = s.partition(".")
-    if len(whole) < 4 or not whole.isdigit() or len(whole) % 2 or len(whole) > 14:
-        raise ValueError(f"not a DICOM date-time (YYYYMMDDHHMMSS): {text!r}")
-    parts = [int(whole[:4])] + [int(whole[i : i + 2]) for i in range(4, len(whole), 2)]
-    defaults = [1, 1, 1, 0, 0, 0]  # a truncated DT means the start of the period
-    year, month, day, hour, minute, second = parts + defaults[len(parts) :]
-    micro = int((frac + "000000")[:6]) if frac else 0
-    try:
-        return dt.datetime(year, month, day, hour, minute, min(second, 59), micro, tzinfo=offset)
-    except ValueError as exc:
-        raise ValueError(f"not a valid date-time: {text!r} ({exc})") from None
-
-
-def _parse_number(vr: str, text: str) -> int | float:
-    s = text.strip()
-    if vr in ("DS", "FL", "FD", "OF", "OD"):
-        return float(s)
-    return int(s)
-
-
-_PARSERS = {
-    "DA": parse_date,
-    "TM": parse_time,
-    "DT": parse_datetime,
-}
-_NUMERIC_VRS = frozenset({"DS", "FL", "FD", "IS", "US", "UL", "SS", "SL", "SV", "UV"})
-
-
-def _parse_one(vr: str, text: str) -> Any:
-    if text.strip() == "":
-        return None
-    parser = _PARSERS.get(vr)
-    if parser is not None:
-        return parser(text)
-    if vr in _NUMERIC_VRS:
-        try:
-            return _parse_number(vr, text)
-        except ValueError:
-            raise ValueError(f"not a number ({vr}): {text!r}") from None
-    return text
-
-
-def parse_value(vr: str, raw: Any, multi: bool = False) -> Any:
-    """Turn one tag value as Orthanc sends it into a typed Python value.
-
-    Parameters
-    ----------
-    vr : str
-        The value representation (see :func:`tag_info`).
-    raw : str, list, dict or None
-        The value from Orthanc's JSON (``simplify``/``short`` form).
-    multi : bool
-        The tag may hold several values: the result is then always a list
-        (backslash-separated text is split).
-
-    Returns
-    -------
-    ``datetime.date`` (DA), ``datetime.time`` (TM), ``datetime.datetime`` (DT),
-    ``float`` (DS, FL, FD), ``int`` (IS, US, UL, SS, SL), ``str`` (text), a
-    list of these for multi-valued tags, ``None`` for an empty value;
-    sequences (lists of dicts) are returned unchanged.
-
-    Raises
-    ------
-    ValueError
-        When a value does not parse as its VR says (e.g. a date ``19991399``).
-    """
-    if raw is None:
-        return [] if multi else None
-    if isinstance(raw, (list, dict)):
-        return raw
-    if isinstance(raw, (int, float)):
-        return [raw] if multi else raw
-    text = str(raw)
-    if multi and vr not in _SINGLE_TEXT_VRS:
-        if text == "":
-            return []
-        return [_parse_one(vr, piece) for piece in text.split("\\")]
-    if "\\" in text and vr in _NUMERIC_VRS | _PARSERS.keys():
-        # A multi-valued answer for a tag the dictionary calls single-valued.
-        return [_parse_one(vr, piece) for piece in text.split("\\")]
-    return _parse_one(vr, text)
-
-
-def typed_tags(
-    raw: Mapping[str, Any], problems: list[tuple[str, Any, str]] | None = None
-) -> dict[str, Any]:
-    """Parse every value of a ``{keyword: text}`` mapping by its VR.
-
-    A value that does not parse is kept as its raw text (so nothing is
-    lost) and, when ``problems`` is a list, ``(keyword, raw, reason)`` is
-    appended to it. Tags unknown to the dictionary are kept as they are.
-    """
-    out: dict[str, Any] = {}
-    for name, value in raw.items():
-        try:
-            info = tag_info(name)
-        except KeyError:
-            out[name] = value
-            continue
-        try:
-            out[name] = parse_value(info.vr, value, info.vm_multi)
-        except ValueError as exc:
-            out[name] = value
-            if problems is not None:
-                problems.append((name, value, str(exc)))
-    return out
+    return MAIN_TAGS.of(level)

@@ -11,7 +11,8 @@ The layers (DESIGN.md), lowest last::
     1.1  resources/                                   Patient ... Instance, Job, Modality
     1.0  paging.py  synthetic.py                      the find pager; the test cohort
     0.2  client/                                      HTTP, errors, generated REST
-    0.1  _parallel.py  dicom_tags.py                  the worker pool; tags and values
+    0.15 dicom_values.py                              the rules of values
+    0.1  _parallel.py  dicom_tags.py                  the worker pool; tags and VRs
     0    _version.py  _html.py  _progress.py  orthanc_ids.py
 
 A module may import its own unit and any unit of a lower layer, never one of
@@ -38,6 +39,7 @@ LAYERS: dict[str, float] = {
     "orthanc_ids": 0.0,
     "_parallel": 0.1,
     "dicom_tags": 0.1,
+    "dicom_values": 0.15,
     "client": 0.2,
     "paging": 1.0,
     "synthetic": 1.0,

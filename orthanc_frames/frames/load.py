@@ -48,7 +48,7 @@ from ..paging import (
     iter_find_pages,
     list_matchable,
 )
-from .schema import ORTHANC_FIELDS, Problem, parse_tag_columns
+from .schema import ORTHANC_FIELDS, Problem, parse_orthanc_time_column, parse_tag_columns
 
 __all__ = [
     "CHILDREN_COUNT",
@@ -474,14 +474,17 @@ def build_frame(
         )
     raw = {name: [r.get(name) for r in records] for name in tag_columns(level, records, extra_tags)}
     columns.update(parse_tag_columns(raw, index, level=level, problems=problems))
-    columns.update(field_columns(level, records, index))
+    columns.update(field_columns(level, records, index, problems))
     # The columns are new and aligned on ``index``: no copy (a fixed cost per column).
     frame = pd.DataFrame(columns, index=index, copy=False)
     return frame
 
 
 def field_columns(
-    level: str, records: Sequence[Mapping[str, Any]], index: pd.Index
+    level: str,
+    records: Sequence[Mapping[str, Any]],
+    index: pd.Index,
+    problems: list[Problem] | None = None,
 ) -> dict[str, pd.Series]:
     """Orthanc's own fields of a level (``labels``, ``last_update``, counts...), typed."""
     columns: dict[str, pd.Series] = {}
@@ -489,8 +492,7 @@ def field_columns(
         values = [r.get(name) for r in records]
         if name == "last_update":
             raw = pd.Series(values, index=index, dtype=object)
-            parsed = pd.to_datetime(raw, format="%Y%m%dT%H%M%S", errors="coerce")
-            columns[name] = parsed.astype(ORTHANC_FIELDS[name])
+            columns[name] = parse_orthanc_time_column(raw, name, level=level, problems=problems)
         elif name in ("file_size", "index_in_series"):
             numbers = pd.to_numeric(pd.Series(values, index=index, dtype=object), errors="coerce")
             columns[name] = numbers.astype(ORTHANC_FIELDS[name])

@@ -1,8 +1,10 @@
 """Column types of the frames: DICOM VR -> Arrow-backed pandas dtype, and vectorized parsing.
 
-The VR and multiplicity of every tag come from
-:mod:`orthanc_frames.dicom_tags` (pydicom's dictionary); this module only
-maps them to dtypes and parses whole columns of Orthanc's text at once.
+The VR, its kind and the multiplicity of every tag come from
+:mod:`orthanc_frames.dicom_tags` (pydicom's dictionary), the rules of each
+value from :mod:`orthanc_frames.dicom_values` (the same patterns the
+resource objects use); this module only maps kinds to dtypes and applies
+the rules to whole columns of Orthanc's text at once.
 
 ========================  =====================================
 VR                        dtype
@@ -10,21 +12,23 @@ VR                        dtype
 DA                        ``date32[pyarrow]``
 TM                        ``time64[us][pyarrow]``
 DT                        ``timestamp[us][pyarrow]`` (naive; offsets dropped)
-DS, FL, FD                ``double[pyarrow]``
+DS, FL, FD, OF, OD        ``double[pyarrow]``
 IS, US, UL, SS, SL, ...   ``int64[pyarrow]`` (nullable)
-anything else             ``string[pyarrow]``
+anything else             ``string[pyarrow]`` (the server's text as sent)
 multi-valued tag (VM>1)   ``list<...>[pyarrow]`` of the above
 ========================  =====================================
 
-Columns are parsed in Arrow, never value by value in Python. A number
-must be written as DICOM writes numbers (``-1.5``, ``2e-3``); ``inf`` or
-``nan`` are not. A value that does not parse becomes missing, and one row is added to the
+Columns are parsed in Arrow, never value by value in Python (DT values
+excepted: :func:`orthanc_frames.dicom_values.parse_datetime` reads each). A
+value that does not parse becomes missing, and one row is added to the
 problems table: ``level``, ``id``, ``column``, ``value`` (raw text),
-``reason``.
+``reason``. Orthanc's own time stamps (``last_update``) follow the same
+way (:func:`parse_orthanc_time_column`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +38,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dicom_tags import parse_datetime, tag_info
+from ..dicom_tags import ValueKind, tag_info, value_kind
+from ..dicom_values import (
+    DATE_PATTERN,
+    EXACT_INTEGER_PATTERN,
+    INT64_LIMIT,
+    LEAP_SECOND,
+    NUMBER_PATTERN,
+    ORTHANC_TIMESTAMP_PATTERN,
+    ORTHANC_TIMESTAMP_REASON,
+    TIME_PATTERN,
+    parse_datetime,
+)
+from ..dicom_values import reason as reason_for_vr
 
 __all__ = [
     "ORTHANC_FIELDS",
@@ -44,6 +60,7 @@ __all__ = [
     "dtype_for_tag",
     "empty_problems",
     "orthanc_field_dtype",
+    "parse_orthanc_time_column",
     "parse_tag_column",
     "parse_tag_columns",
     "problems_frame",
@@ -51,9 +68,14 @@ __all__ = [
 
 PROBLEM_COLUMNS = ("level", "id", "column", "value", "reason")
 
-_FLOAT_VRS = frozenset({"DS", "FL", "FD", "OF", "OD"})
-_INT_VRS = frozenset({"IS", "US", "UL", "SS", "SL", "SV", "UV"})
-_TEXT_VRS_NEVER_SPLIT = frozenset({"LT", "ST", "UT", "UR", "UN", "SQ", "OB", "OW", "OL", "OV"})
+_ARROW_TYPES: Mapping[ValueKind, pa.DataType] = {
+    ValueKind.DATE: pa.date32(),
+    ValueKind.TIME: pa.time64("us"),
+    ValueKind.DATETIME: pa.timestamp("us"),
+    ValueKind.FLOAT: pa.float64(),
+    ValueKind.INT: pa.int64(),
+    ValueKind.TEXT: pa.string(),
+}
 
 STRING = pd.ArrowDtype(pa.string())
 LIST_OF_STRINGS = pd.ArrowDtype(pa.list_(pa.string()))
@@ -96,21 +118,7 @@ def orthanc_field_dtype(name: str) -> pd.ArrowDtype:
 
 def arrow_type_for_vr(vr: str) -> pa.DataType:
     """The Arrow type of ONE value of a VR (not the list type of multi-valued tags)."""
-    if vr == "DA":
-        return pa.date32()
-    if vr == "TM":
-        return pa.time64("us")
-    if vr == "DT":
-        return pa.timestamp("us")
-    if vr in _FLOAT_VRS:
-        return pa.float64()
-    if vr in _INT_VRS:
-        return pa.int64()
-    return pa.string()
-
-
-def _is_list_tag(vr: str, vm_multi: bool) -> bool:
-    return vm_multi and vr not in _TEXT_VRS_NEVER_SPLIT
+    return _ARROW_TYPES[value_kind(vr)]
 
 
 def dtype_for_tag(name: str) -> pd.ArrowDtype:
@@ -131,7 +139,7 @@ def dtype_for_tag(name: str) -> pd.ArrowDtype:
     except KeyError:
         return STRING
     scalar = arrow_type_for_vr(info.vr)
-    if _is_list_tag(info.vr, info.vm_multi):
+    if info.splits:
         return pd.ArrowDtype(pa.list_(scalar))
     return pd.ArrowDtype(scalar)
 
@@ -150,50 +158,69 @@ def problems_frame(problems: list[Problem]) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(PROBLEM_COLUMNS, STRING))
 
 
-def _parse_scalars(text: pa.Array, vr: str) -> tuple[pa.Array, str]:
-    """Parse a string array by VR. Returns the typed array and the failure reason text."""
-    text = pc.utf8_trim_whitespace(text)
-    empty = pc.equal(text, "")
-    text = pc.if_else(empty, pa.scalar(None, pa.string()), text)
-    if vr == "DA":
-        digits = pc.replace_substring(text, ".", "")
-        ok_shape = pc.match_substring_regex(digits, r"^\d{8}$")
-        digits = pc.if_else(ok_shape, digits, pa.scalar(None, pa.string()))
-        stamps = pc.strptime(digits, format="%Y%m%d", unit="s", error_is_null=True)
-        return pc.cast(stamps, pa.date32()), "not a valid DICOM date (YYYYMMDD)"
-    if vr == "TM":
-        return _parse_times(text), "not a valid DICOM time (HHMMSS.FFFFFF)"
-    if vr == "DT":
-        values = []
-        for item in text.to_pylist():
-            try:
-                values.append(None if item is None else parse_datetime(item).replace(tzinfo=None))
-            except ValueError:
-                values.append(None)
-        return pa.array(values, type=pa.timestamp("us")), "not a valid DICOM date-time"
-    if vr in _FLOAT_VRS or vr in _INT_VRS:
-        as_float = _parse_numbers(text)
-        if vr in _FLOAT_VRS:
-            return as_float, f"not a number ({vr})"
-        whole = pc.and_(pc.is_finite(as_float), pc.equal(pc.floor(as_float), as_float))
-        ints = pc.cast(pc.if_else(whole, as_float, pa.scalar(None, pa.float64())), pa.int64())
-        return ints, f"not a whole number ({vr})"
-    return text, ""
+def _parse_scalars(text: pa.Array, vr: str) -> pa.Array:
+    """Parse a string array by the rules of ``vr``'s kind; what does not parse is null."""
+    kind = value_kind(vr)
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), False)
+    if kind is ValueKind.TEXT:  # the server's text as sent; blanks only are missing
+        return pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    text = pc.if_else(blank, pa.scalar(None, pa.string()), pc.utf8_trim_whitespace(text))
+    if kind is ValueKind.DATE:
+        return _parse_dates(text)
+    if kind is ValueKind.TIME:
+        return _parse_times(text)
+    if kind is ValueKind.DATETIME:
+        return _parse_datetimes(text)
+    if kind is ValueKind.FLOAT:
+        return _parse_numbers(text)
+    return _parse_integers(text)
 
 
-# Decimal and scientific notation, as DS and IS allow (after trimming blanks).
-_NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+def _parse_dates(text: pa.Array) -> pa.Array:
+    digits = pc.replace_substring(text, ".", "")
+    digits = pc.if_else(_matches(digits, DATE_PATTERN), digits, pa.scalar(None, pa.string()))
+    stamps = pc.strptime(digits, format="%Y%m%d", unit="s", error_is_null=True)
+    dates = pc.cast(stamps, pa.date32())
+    # strptime rolls a day past the month's end over (20230230 -> March 2): a real
+    # calendar day writes back as the same digits.
+    real = pc.and_(
+        pc.equal(pc.strftime(stamps, format="%Y%m%d"), digits), pc.greater_equal(pc.year(stamps), 1)
+    )
+    return pc.if_else(pc.fill_null(real, False), dates, pa.scalar(None, pa.date32()))
+
+
+def _parse_datetimes(text: pa.Array) -> pa.Array:
+    values = []
+    for item in text.to_pylist():
+        try:
+            values.append(None if item is None else parse_datetime(item))
+        except ValueError:
+            values.append(None)
+    return pa.array(values, type=pa.timestamp("us"))
+
+
+def _matches(text: pa.Array, pattern: str) -> pa.Array:
+    return pc.fill_null(pc.match_substring_regex(text, pattern), False)
 
 
 def _parse_numbers(text: pa.Array) -> pa.Array:
     """Text -> float64 in Arrow (no Python per value); anything else is null."""
-    looks_numeric = pc.fill_null(pc.match_substring_regex(text, _NUMBER_RE), False)
-    numeric_text = pc.if_else(looks_numeric, text, pa.scalar(None, pa.string()))
+    numeric_text = pc.if_else(_matches(text, NUMBER_PATTERN), text, pa.scalar(None, pa.string()))
     as_float = pc.cast(numeric_text, pa.float64())
     return pc.if_else(pc.is_finite(as_float), as_float, pa.scalar(None, pa.float64()))
 
 
-_TIME_RE = r"^(?P<hour>\d{2})(?P<minute>\d{2})?(?P<second>\d{2})?(?:\.(?P<fraction>\d{1,6}))?$"
+def _parse_integers(text: pa.Array) -> pa.Array:
+    """Whole numbers -> int64: exact for plain integers, through a float for the rest."""
+    exact = _matches(text, EXACT_INTEGER_PATTERN)
+    unsigned = pc.replace_substring_regex(text, r"^\+", "")  # Arrow reads no "+3"
+    exact_ints = pc.cast(pc.if_else(exact, unsigned, pa.scalar(None, pa.string())), pa.int64())
+    as_float = _parse_numbers(pc.if_else(exact, pa.scalar(None, pa.string()), text))
+    whole = pc.and_(
+        pc.equal(pc.floor(as_float), as_float), pc.less(pc.abs(as_float), float(INT64_LIMIT))
+    )
+    float_ints = pc.cast(pc.if_else(whole, as_float, pa.scalar(None, pa.float64())), pa.int64())
+    return pc.if_else(exact, exact_ints, float_ints)
 
 
 def _time_part(parts: pa.StructArray, name: str) -> pa.Array:
@@ -203,18 +230,82 @@ def _time_part(parts: pa.StructArray, name: str) -> pa.Array:
     return pc.cast(text, pa.int64())
 
 
-def _parse_times(text: pa.Array) -> pa.Array:
-    cleaned = pc.replace_substring(text, ":", "")
-    parts = pc.extract_regex(cleaned, _TIME_RE)  # null where the text does not match
-    hour, minute = _time_part(parts, "hour"), _time_part(parts, "minute")
-    second = pc.min_element_wise(_time_part(parts, "second"), 59)  # a leap second 60 reads as 59
-    fraction_text = pc.utf8_rpad(pc.struct_field(parts, "fraction"), width=6, padding="0")
-    micros_of_second = pc.cast(fraction_text, pa.int64())
-    valid = pc.and_(pc.less(hour, 24), pc.less(minute, 60))
+def _micros_of_day(
+    hour: pa.Array, minute: pa.Array, second: pa.Array, fraction: pa.Array
+) -> pa.Array:
+    """Microseconds since midnight; null where the time is not a real one."""
+    valid = pc.and_(
+        pc.and_(pc.less(hour, 24), pc.less(minute, 60)), pc.less_equal(second, LEAP_SECOND)
+    )
+    second = pc.min_element_wise(second, 59)  # a leap second reads as 59
+    micros_of_second = pc.cast(pc.utf8_rpad(fraction, width=6, padding="0"), pa.int64())
     seconds = pc.add(pc.add(pc.multiply(hour, 3600), pc.multiply(minute, 60)), second)
     micros = pc.add(pc.multiply(seconds, 1_000_000), micros_of_second)
-    micros = pc.if_else(valid, micros, pa.scalar(None, pa.int64()))
+    return pc.if_else(valid, micros, pa.scalar(None, pa.int64()))
+
+
+def _parse_times(text: pa.Array) -> pa.Array:
+    parts = pc.extract_regex(pc.replace_substring(text, ":", ""), TIME_PATTERN)
+    hour, minute = _time_part(parts, "hour"), _time_part(parts, "minute")
+    micros = _micros_of_day(
+        hour, minute, _time_part(parts, "second"), pc.struct_field(parts, "fraction")
+    )
     return pc.cast(micros, pa.time64("us"))
+
+
+def parse_orthanc_time_column(
+    raw: pd.Series, name: str, *, level: str, problems: list[Problem] | None = None
+) -> pd.Series:
+    """A column of Orthanc's own time stamps (``last_update``) as ``timestamp[us]``.
+
+    The rule is :func:`orthanc_frames.dicom_values.parse_orthanc_timestamp`'s;
+    a value that does not follow it is missing and reported in ``problems``.
+    """
+    texts = [_text_of(value) for value in raw.tolist()]
+    source = pa.array(texts, type=pa.string())
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(source), ""), False)
+    text = pc.if_else(blank, pa.scalar(None, pa.string()), pc.utf8_trim_whitespace(source))
+    parts = pc.extract_regex(text, ORTHANC_TIMESTAMP_PATTERN)
+    dates = pc.strptime(
+        pc.struct_field(parts, "date"), format="%Y%m%d", unit="us", error_is_null=True
+    )
+    day_ok = pc.equal(pc.strftime(dates, format="%Y%m%d"), pc.struct_field(parts, "date"))
+    clock = pc.struct_field(parts, "time")
+    hour, minute, second = (
+        pc.cast(pc.utf8_slice_codeunits(clock, start, start + 2), pa.int64()) for start in (0, 2, 4)
+    )
+    micros = _micros_of_day(hour, minute, second, pc.struct_field(parts, "fraction"))
+    micros = pc.if_else(pc.less(second, LEAP_SECOND), micros, pa.scalar(None, pa.int64()))
+    stamps = pc.add(pc.cast(dates, pa.int64()), micros)
+    stamps = pc.if_else(pc.fill_null(day_ok, False), stamps, pa.scalar(None, pa.int64()))
+    typed = pc.cast(stamps, pa.timestamp("us"))
+    _report(
+        problems,
+        pc.and_(pc.is_null(typed), _has_text(source)),
+        texts,
+        raw.index,
+        level,
+        name,
+        ORTHANC_TIMESTAMP_REASON,
+    )
+    return pd.Series(pd.arrays.ArrowExtensionArray(typed), index=raw.index, name=name)
+
+
+def _report(
+    problems: list[Problem] | None,
+    bad: pa.Array,
+    texts: Sequence[Any],
+    index: pd.Index,
+    level: str,
+    name: str,
+    why: str,
+) -> None:
+    """Append one :class:`Problem` per flagged row."""
+    if problems is None or not pc.any(bad).as_py():
+        return
+    mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
+    for position in np.flatnonzero(mask):
+        problems.append(Problem(level, str(index[position]), name, str(texts[position]), why))
 
 
 def parse_tag_column(
@@ -241,13 +332,8 @@ def parse_tag_column(
         not parse are missing.
     """
     vr, is_list = _parsing_of(name)
-    values = raw.tolist()
-    typed, bad, texts, reason = _parse_text(values, vr, is_list)
-    if problems is not None and pc.any(bad).as_py():
-        mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
-        bad_texts = [text for text, is_bad in zip(texts, mask, strict=True) if is_bad]
-        for index_value, value in zip(raw.index[mask], bad_texts, strict=True):
-            problems.append(Problem(level, str(index_value), name, str(value), reason))
+    typed, bad, texts = _parse_text(raw.tolist(), vr, is_list)
+    _report(problems, bad, texts, raw.index, level, name, reason_for_vr(vr))
     return pd.Series(pd.arrays.ArrowExtensionArray(typed), index=raw.index, name=name)
 
 
@@ -308,7 +394,7 @@ def parse_tag_columns(
     found: dict[str, list[Problem]] = {}
     for (vr, is_list), names in groups.items():
         values = [value for name in names for value in raw[name]]
-        typed, bad, texts, reason = _parse_text(values, vr, is_list)
+        typed, bad, texts = _parse_text(values, vr, is_list)
         for position, name in enumerate(names):
             typed_of[name] = typed.slice(position * rows, rows)
         if problems is not None and pc.any(bad).as_py():
@@ -317,7 +403,7 @@ def parse_tag_columns(
                 name = names[flat // rows]
                 row_id = str(index[flat % rows])
                 found.setdefault(name, []).append(
-                    Problem(level, row_id, name, str(texts[flat]), reason)
+                    Problem(level, row_id, name, str(texts[flat]), reason_for_vr(vr))
                 )
     if problems is not None:
         for name in raw:
@@ -334,13 +420,11 @@ def _parsing_of(name: str) -> tuple[str, bool]:
         info = tag_info(name)
     except KeyError:
         return "UN", False
-    return info.vr, _is_list_tag(info.vr, info.vm_multi)
+    return info.vr, info.splits
 
 
-def _parse_text(
-    values: list[Any], vr: str, is_list: bool
-) -> tuple[pa.Array, pa.Array, list[Any], str]:
-    """Typed values, which did not parse, the texts they came from, and why."""
+def _parse_text(values: list[Any], vr: str, is_list: bool) -> tuple[pa.Array, pa.Array, list[Any]]:
+    """Typed values, which did not parse, and the texts they came from."""
     try:
         source = pa.array(values, type=pa.string())  # Orthanc's values are text already
         texts: list[Any] = values
@@ -349,9 +433,9 @@ def _parse_text(
         source = pa.array(texts, type=pa.string())
     if is_list:
         typed, bad = _parse_lists(source, vr)
-        return typed, bad, texts, _reason_for(vr)
-    typed, reason = _parse_scalars(source, vr)
-    return typed, pc.and_(pc.is_null(typed), _has_text(source)), texts, reason
+        return typed, bad, texts
+    typed = _parse_scalars(source, vr)
+    return typed, pc.and_(pc.is_null(typed), _has_text(source)), texts
 
 
 def _text_of(value: Any) -> str | None:
@@ -360,20 +444,16 @@ def _text_of(value: Any) -> str | None:
     if isinstance(value, float) and value != value:  # NaN from a missing key
         return None
     if isinstance(value, list):
-        return "\\".join(str(v) for v in value)
+        if any(isinstance(v, (dict, list)) for v in value):
+            return json.dumps(value)  # a sequence: its JSON
+        return "\\".join("" if v is None else str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
     return str(value)
 
 
 def _has_text(source: pa.Array) -> pa.Array:
     return pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(source)), 0), False)
-
-
-def _reason_for(vr: str) -> str:
-    return {
-        "DA": "not a valid DICOM date (YYYYMMDD)",
-        "TM": "not a valid DICOM time (HHMMSS.FFFFFF)",
-        "DT": "not a valid DICOM date-time",
-    }.get(vr, f"not a number ({vr})" if vr in _FLOAT_VRS | _INT_VRS else "unreadable value")
 
 
 def _parse_lists(source: pa.Array, vr: str) -> tuple[pa.Array, pa.Array]:
@@ -384,7 +464,7 @@ def _parse_lists(source: pa.Array, vr: str) -> tuple[pa.Array, pa.Array]:
     present = _has_text(source)
     split = pc.split_pattern(pc.fill_null(source, ""), "\\")
     flat = pc.list_flatten(split)
-    parsed, _ = _parse_scalars(flat, vr)
+    parsed = _parse_scalars(flat, vr)
     item_bad = pc.and_(pc.is_null(parsed), _has_text(flat))
     offsets = split.offsets
     rebuilt = pa.ListArray.from_arrays(offsets, parsed)

@@ -10,9 +10,12 @@ it. What is known comes from where the object was made:
 - built from a find answer or a parent's list of children, it carries the
   main DICOM tags of that answer and never reads them again.
 
-Main DICOM tags are returned as typed Python values (see
-:mod:`orthanc_frames.dicom_tags`): dates are ``datetime.date``, numbers
-numbers, multi-valued tags lists, absent tags ``None``.
+Main DICOM tags are returned as typed Python values, by the rules that type
+the frames' columns too (:mod:`orthanc_frames.dicom_values`): dates are
+``datetime.date``, numbers numbers, multi-valued tags lists, absent tags
+``None``. A value that does not follow its VR's rules raises ``ValueError``
+naming the resource and the raw text (a frame has it missing, with a row
+in ``problems``).
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from ..client.names import (
     check_metadata_name,
     check_orthanc_id,
 )
-from ..dicom_tags import parse_value, tag_info, typed_tags
+from ..dicom_tags import tag_info
+from ..dicom_values import parse_orthanc_timestamp, parse_value, typed_tags
 from ._handle import ServerHandle
-from ._orthanc_time import parse_orthanc_timestamp
 from .job import Job
 from .modification import IDENTIFYING_TAG, Modification, document_options
 
@@ -220,7 +223,7 @@ class Resource(ServerHandle):
             return None
         info = tag_info(keyword)
         try:
-            return parse_value(info.vr, raw, info.vm_multi)
+            return parse_value(info.vr, raw, info.splits)
         except ValueError as exc:
             raise ValueError(
                 f"{self!r} has {keyword} = {raw!r}, which is not a valid {info.vr} value "
@@ -234,8 +237,19 @@ class Resource(ServerHandle):
 
     @property
     def last_update(self) -> dt.datetime | None:
-        """When the resource last changed on the server (server local time)."""
-        return parse_orthanc_timestamp(self._info("LastUpdate"))
+        """When the resource last changed on the server (server local time).
+
+        Raises
+        ------
+        ValueError
+            When the server's ``LastUpdate`` is not an Orthanc time stamp
+            (a frame has it missing, with a row in ``problems``).
+        """
+        text = self._info("LastUpdate")
+        try:
+            return parse_orthanc_timestamp(text)
+        except ValueError as exc:
+            raise ValueError(f"{self!r} has LastUpdate = {text!r}: {exc}.") from None
 
     @property
     def legacy_viewer_url(self) -> str:

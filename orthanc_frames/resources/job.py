@@ -11,8 +11,8 @@ from .._html import html_card
 from .._progress import progress_bar
 from ..client import route
 from ..client.errors import NotFound, OrthancError, Timeout
+from ..dicom_values import parse_orthanc_timestamp
 from ._handle import ServerHandle
-from ._orthanc_time import parse_orthanc_timestamp
 
 if TYPE_CHECKING:
     from ..client import Orthanc
