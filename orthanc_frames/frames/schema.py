@@ -304,7 +304,7 @@ def _report(
     if problems is None or not pc.any(bad).as_py():
         return
     mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
-    for position in np.flatnonzero(mask):
+    for position in np.flatnonzero(mask).tolist():
         problems.append(Problem(level, str(index[position]), name, str(texts[position]), why))
 
 
