@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._parallel import run_each
-from .dicom_tags import LEVELS, main_tags
+from .dicom_tags import LEVELS
 from .orthanc_ids import orthanc_id
 from .paging import checked_query, iter_find_pages, orthanc_level
 from .resources import RESOURCE_CLASSES, Instance, Patient, Resource, Series, Study
@@ -66,8 +66,10 @@ def _ancestors(level: str) -> tuple[str, ...]:
     return tuple(reversed(LEVELS[: LEVELS.index(level)]))
 
 
-def _parent_tags_to_request(level: str) -> list[str]:
-    return [tag for ancestor in _ancestors(level) for tag in main_tags(ancestor)]
+def _parent_tags_to_request(client: Orthanc, level: str) -> list[str]:
+    """The main tags of the levels above ``level``, as this server keeps them."""
+    main = client.capabilities.main_tags
+    return [tag for ancestor in _ancestors(level) for tag in main.of(ancestor)]
 
 
 def _find_resources(
@@ -86,7 +88,7 @@ def _find_resources(
     """The resources of one find, built from the find's rows (no request per resource)."""
     labels_list = [labels] if isinstance(labels, str) else labels
     extended = client.capabilities.has_extended_find
-    requested = _parent_tags_to_request(level) if with_parents and extended else None
+    requested = _parent_tags_to_request(client, level) if with_parents and extended else None
     rows: list[dict[str, Any]] = []
     for page in iter_find_pages(
         client,
@@ -118,7 +120,7 @@ def _resource_from_row(
     information = dict(row)
     requested = information.pop("RequestedTags", None) or {}
     if level == "study" and requested and "PatientMainDicomTags" not in information:
-        information["PatientMainDicomTags"] = _tags_of("patient", requested)
+        information["PatientMainDicomTags"] = _tags_of(client, "patient", requested)
     resource = RESOURCE_CLASSES[level]._from_information(
         client, information, complete=complete, lock_children=lock_children
     )
@@ -129,8 +131,9 @@ def _resource_from_row(
     return resource
 
 
-def _tags_of(level: str, tags: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: tags[name] for name in main_tags(level) if name in tags}
+def _tags_of(client: Orthanc, level: str, tags: Mapping[str, Any]) -> dict[str, Any]:
+    """The main tags of ``level`` (this server's) among ``tags``."""
+    return {name: tags[name] for name in client.capabilities.main_tags.of(level) if name in tags}
 
 
 def _attach_known_parents(
@@ -160,10 +163,10 @@ def _attach_known_parents(
         if parent is None:
             information: dict[str, Any] = {
                 "ID": parent_id,
-                "MainDicomTags": _tags_of(ancestor, tags),
+                "MainDicomTags": _tags_of(client, ancestor, tags),
             }
             if ancestor == "study":
-                information["PatientMainDicomTags"] = _tags_of("patient", tags)
+                information["PatientMainDicomTags"] = _tags_of(client, "patient", tags)
             if ancestor in _PARENT_KEY:
                 information[_PARENT_KEY[ancestor]] = orthanc_id(*identifiers[:-1])
             parent = RESOURCE_CLASSES[ancestor]._from_information(client, information)

@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom import datadict
-
+from ..dicom_tags import MainTags, tag_info
 from .errors import OrthancError, UnsupportedByServer
 
 __all__ = ["Capabilities"]
@@ -16,8 +15,8 @@ __all__ = ["Capabilities"]
 def _keyword(tag: str) -> str:
     """``"0010,0020"`` -> ``"PatientID"``; the tag itself when it has no keyword."""
     try:
-        return datadict.keyword_for_tag(int(tag.replace(",", ""), 16)) or tag
-    except ValueError:
+        return tag_info(tag).keyword
+    except KeyError:
         return tag
 
 
@@ -56,7 +55,9 @@ class Capabilities:
         The server's own DICOM application entity title.
     main_dicom_tags : dict
         Per level (``"patient"`` ... ``"instance"``), the keywords of the tags
-        the server keeps in its index (free to query).
+        the server keeps in its index (free to query), as ``/system`` lists
+        them (Orthanc 1.11 and later; empty before). :attr:`main_tags` is the
+        same with Orthanc's defaults for an older server.
     """
 
     version: str
@@ -118,6 +119,15 @@ class Capabilities:
             _plugins=None if plugins is None and read_plugins else frozenset(plugins or ()),
             _read_plugins=read_plugins,
         )
+
+    @property
+    def main_tags(self) -> MainTags:
+        """The server's main DICOM tags per level, ``ExtraMainDicomTags`` included.
+
+        Read from ``/system`` (Orthanc 1.11 and later); Orthanc's defaults
+        for a server that does not list them.
+        """
+        return MainTags.of_server(self.main_dicom_tags)
 
     @property
     def plugins(self) -> frozenset[str]:

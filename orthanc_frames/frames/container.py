@@ -127,7 +127,9 @@ class Frames:
             keep it: lazy levels, :meth:`refresh` and the ``df.orthanc``
             actions use it. ``client.frames(...)`` is the same call.
         query : mapping, optional
-            DICOM keyword -> Orthanc pattern on main DICOM tags, e.g.
+            DICOM keyword -> Orthanc pattern on main DICOM tags (the
+            server's own, ``ExtraMainDicomTags`` included:
+            ``client.capabilities.main_tags``), e.g.
             ``{"StudyDate": "20200101-20201231", "Modality": "CT"}``; a list
             is a match on any of its values. The query selects the
             resources of its deepest level; frames hold those, their
@@ -158,8 +160,10 @@ class Frames:
         Raises
         ------
         ValueError
-            For a query on a tag Orthanc cannot filter on, an unknown level
-            or labels constraint (before any request).
+            For an unknown level or labels constraint (before any request),
+            or a query on a tag the server cannot filter on (after reading
+            its main-tag list from ``/system``, when the tag is not one of
+            Orthanc's defaults).
         orthanc_frames.UnsupportedByServer
             For labels on an Orthanc before 1.12.
 
@@ -176,6 +180,7 @@ class Frames:
             tags=tags,
             levels=levels,
             workers=workers,
+            main_tags=lambda: client.capabilities.main_tags,
         )
         warn_about_costly_tags(spec)
         last_seq = current_change_seq(client)

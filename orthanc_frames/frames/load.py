@@ -15,7 +15,8 @@ carry the same facts under other names.
 Filters run on the server (push-down). A ``query`` (DICOM keyword ->
 Orthanc pattern) and a ``labels`` filter select the resources of their
 DEEPEST level, the *anchor*: the deepest level among the query's tags
-(each tag belongs to the level where Orthanc keeps it as a main tag) and
+(each tag belongs to the level where the server keeps it as a main tag,
+its ``ExtraMainDicomTags`` included, see :attr:`LoadSpec.main_tags`) and
 ``labels_level`` (``"study"`` by default) when labels are given. Every
 frame then holds the anchor's matching resources, their ancestors and
 their descendants: ``query={"Modality": "MR"}`` gives the MR series, their
@@ -33,13 +34,13 @@ import functools
 import os
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, check_keyword
+from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, MAIN_TAGS, MainTags, check_keyword
 from ..orthanc_ids import orthanc_id
 from ..paging import (
     LABELS_CONSTRAINTS,
@@ -136,6 +137,8 @@ class LoadSpec:
     tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     levels: tuple[str, ...] = LEVELS
     workers: int = 8
+    main_tags: MainTags = MAIN_TAGS
+    """The server's main DICOM tags (``client.capabilities.main_tags``)."""
 
     @classmethod
     def make(
@@ -147,16 +150,17 @@ class LoadSpec:
         tags: Mapping[str, Iterable[str]] | None = None,
         levels: Iterable[str] = LEVELS,
         workers: int = 8,
+        main_tags: MainTags | Mapping[str, Iterable[str]] | Callable[[], MainTags] = MAIN_TAGS,
     ) -> LoadSpec:
-        """Validate the arguments of ``Frames.load`` (clear errors, before any request)."""
+        """Validate the arguments of ``Frames.load`` (clear errors, before any request).
+
+        ``main_tags`` are the server's main DICOM tags, or a function that
+        reads them (``lambda: client.capabilities.main_tags``): it is called
+        only when ``query`` or ``tags`` name a tag that is not one of
+        Orthanc's default main tags, once every argument is known to be
+        well formed.
+        """
         clean_query = checked_query(query)
-        for key in clean_query:
-            if tag_level(key) is None:
-                raise ValueError(
-                    f"query on {key!r}: Orthanc can filter on the server only by main DICOM "
-                    "tags (those of orthanc_frames.dicom_tags.main_tags(level)). Load with "
-                    f"tags={{level: [{key!r}]}} and filter in pandas instead."
-                )
         if isinstance(labels, str):
             labels = [labels]
         if labels_constraint not in LABELS_CONSTRAINTS:
@@ -180,6 +184,16 @@ class LoadSpec:
             )
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, not {workers!r}.")
+        named = [*clean_query, *(name for names in clean_tags.values() for name in names)]
+        server_tags = _resolved_main_tags(main_tags, named)
+        for key in clean_query:
+            if server_tags.level_of(key) is None:
+                raise ValueError(
+                    f"query on {key!r}: Orthanc can filter on the server only by main DICOM "
+                    "tags (those of client.capabilities.main_tags: Orthanc's defaults and the "
+                    f"server's ExtraMainDicomTags). Load with tags={{level: [{key!r}]}} and "
+                    "filter in pandas instead."
+                )
         return cls(
             query=clean_query,
             labels=tuple(labels or ()),
@@ -188,6 +202,7 @@ class LoadSpec:
             tags=clean_tags,
             levels=tuple(level for level in LEVELS if level in clean_levels),
             workers=int(workers),
+            main_tags=server_tags,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -200,6 +215,7 @@ class LoadSpec:
             "tags": {k: list(v) for k, v in self.tags.items()},
             "levels": list(self.levels),
             "workers": self.workers,
+            "main_tags": self.main_tags.to_json(),
         }
 
     @classmethod
@@ -210,7 +226,7 @@ class LoadSpec:
     @property
     def anchor(self) -> str | None:
         """The deepest level a filter names, or None without filters."""
-        levels = [tag_level(k) for k in self.query]
+        levels = [self.main_tags.level_of(k) for k in self.query]
         if self.labels:
             levels.append(self.labels_level)
         found = [x for x in levels if x is not None]
@@ -220,8 +236,24 @@ class LoadSpec:
         """The part of the query Orthanc can apply at ``level`` (its tags and its ancestors')."""
         depth = LEVELS.index(level)
         return {
-            k: v for k, v in self.query.items() if LEVELS.index(tag_level(k) or "patient") <= depth
+            k: v
+            for k, v in self.query.items()
+            if LEVELS.index(self.main_tags.level_of(k) or "patient") <= depth
         }
+
+
+def _resolved_main_tags(
+    main_tags: MainTags | Mapping[str, Iterable[str]] | Callable[[], MainTags],
+    named: Iterable[str],
+) -> MainTags:
+    """The main tags to judge ``named`` by: the server's are read only if a name needs them."""
+    if isinstance(main_tags, MainTags):
+        return main_tags
+    if isinstance(main_tags, Mapping):
+        return MainTags.of_server(main_tags)
+    if all(MAIN_TAGS.level_of(name) is not None for name in named):
+        return MAIN_TAGS
+    return main_tags()
 
 
 def _level(name: str, argument: str = "level") -> str:
@@ -233,19 +265,6 @@ def _level(name: str, argument: str = "level") -> str:
     return low
 
 
-def tag_level(keyword: str) -> str | None:
-    """The level where Orthanc keeps ``keyword`` as a main tag (the highest), or None."""
-    for level in LEVELS:
-        if keyword in DEFAULT_MAIN_TAGS[level]:
-            return level
-    return None
-
-
-def _is_main_tag_at_or_above(keyword: str, level: str) -> bool:
-    found = tag_level(keyword)
-    return found is not None and LEVELS.index(found) <= LEVELS.index(level)
-
-
 def costly_tags(spec: LoadSpec) -> dict[str, list[str]]:
     """The asked tags that the server must read from files, by level (empty when none).
 
@@ -255,7 +274,7 @@ def costly_tags(spec: LoadSpec) -> dict[str, list[str]]:
     """
     found: dict[str, list[str]] = {}
     for level in LEVELS:
-        names = [t for t in spec.tags.get(level, ()) if not _is_main_tag_at_or_above(t, level)]
+        names = [t for t in spec.tags.get(level, ()) if not spec.main_tags.at_or_above(t, level)]
         if names:
             found[level] = names
     return found
@@ -273,8 +292,8 @@ def warn_about_costly_tags(spec: LoadSpec) -> None:
     warnings.warn(
         f"tags={costly} are not main DICOM tags: the server reads the file of every "
         "resource of those levels to answer them, on each load and refresh (slow on large "
-        "servers). Ask for main DICOM tags only (orthanc_frames.dicom_tags.main_tags(level)) "
-        "where you can.",
+        "servers). Ask for main DICOM tags only (client.capabilities.main_tags, or add the "
+        "tags to the server's ExtraMainDicomTags) where you can.",
         ExtraTagsCostWarning,
         stacklevel=_stacklevel_of_caller_outside_package(),
     )
