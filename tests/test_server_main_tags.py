@@ -8,6 +8,7 @@ files, and is typed by its VR like any other.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -77,11 +78,15 @@ def test_the_resource_types_the_extra_main_tag_like_the_frame(extra_client: of.O
             assert typed == cell
 
 
-def test_a_default_server_refuses_the_query_after_reading_its_list(cohort_server: Any) -> None:
+@contextlib.contextmanager
+def _recorded(url: str) -> Iterator[tuple[of.Orthanc, RecordingTransport]]:
     transport = RecordingTransport()
-    with of.Orthanc(
-        cohort_server.url, username=USERNAME, password=PASSWORD, transport=transport
-    ) as client:
+    with of.Orthanc(url, username=USERNAME, password=PASSWORD, transport=transport) as client:
+        yield client, transport
+
+
+def test_a_default_server_refuses_the_query_after_reading_its_list(cohort_server: Any) -> None:
+    with _recorded(cohort_server.url) as (client, transport):
         with pytest.raises(ValueError, match=r"query on 'SliceThickness'.*ExtraMainDicomTags"):
             client.frames(query={"SliceThickness": "2.5"})
         assert transport.requests == [("GET", "/system")]
@@ -92,10 +97,7 @@ def test_a_default_server_refuses_the_query_after_reading_its_list(cohort_server
 
 
 def test_found_instances_know_their_series_extra_main_tag(extra_client: of.Orthanc) -> None:
-    transport = RecordingTransport()
-    with of.Orthanc(
-        extra_client.url, username=USERNAME, password=PASSWORD, transport=transport
-    ) as client:
+    with _recorded(extra_client.url) as (client, transport):
         instances = of.find_instances(client)
         transport.clear()
         thickness = {i.parent_series.main_dicom_tags.get("SliceThickness") for i in instances}
