@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import PASSWORD, USERNAME, load_into
-from transports import AnswerLostTransport, StatusTransport
+from transports import AnswerLostTransport, CutBodyTransport, StatusTransport
 
 import orthanc_frames as of
 from orthanc_frames.client import _core
@@ -219,6 +219,93 @@ def test_503_on_tools_find_is_retried_and_the_frames_are_complete(cohort_server:
     for level in ("patients", "studies", "series", "instances"):
         assert set(getattr(frames, level).index) == set(getattr(expected, level).index)
     assert len(frames.instances) == len(expected.instances) > 0
+
+
+def test_a_stream_is_retried_after_a_503_and_after_a_body_cut_midway(
+    small_server: Any, tmp_path: Path
+) -> None:
+    with _client(small_server) as plain:
+        study = plain.GET("/studies")[0]
+        whole = plain.GET(f"/studies/{study}/archive")
+    for transport in (
+        StatusTransport("GET", "/archive", 503, times=2),
+        CutBodyTransport("GET", "/archive", keep=len(whole) // 2),
+    ):
+        seen: list[int] = []
+        with _client(small_server, transport) as c:
+            path = c.stream(
+                f"/studies/{study}/archive", tmp_path / "out" / "s.zip", on_bytes=seen.append
+            )
+            assert c.retry_count == transport.count("GET", "/archive") - 1 >= 1
+        assert len(path.read_bytes()) == len(whole) == sum(seen)  # counted once
+        assert [p.name for p in path.parent.iterdir()] == ["s.zip"]  # no partial file left
+
+
+def test_the_async_stream_is_retried_after_a_503(small_server: Any, tmp_path: Path) -> None:
+    class Async503(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.AsyncHTTPTransport()
+            self.answered_503 = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/archive") and not self.answered_503:
+                self.answered_503 += 1
+                return httpx.Response(503, text="injected", request=request)
+            return await self.inner.handle_async_request(request)
+
+    transport = Async503()
+
+    async def run() -> tuple[Path, int]:
+        async with of.AsyncOrthanc(
+            small_server.url, username=USERNAME, password=PASSWORD, transport=transport
+        ) as ac:
+            study = (await ac.GET("/studies"))[0]
+            path = await ac.stream(f"/studies/{study}/archive", tmp_path / "a.zip")
+            return path, ac.retry_count
+
+    path, retries = asyncio.run(run())
+    assert transport.answered_503 == 1 and retries == 1
+    assert path.read_bytes()[:2] == b"PK"
+
+
+# -- the loop's decisions, without I/O -------------------------------------------------------
+
+
+def _run(loop: _core.RetryLoop, outcomes: list[Any]) -> tuple[Any, list[float | None]]:
+    """Drive ``loop`` with the given outcomes (an exception to raise, or a response)."""
+    delays: list[float | None] = []
+    for attempt, outcome in zip(loop, outcomes, strict=False):
+        delays.append(attempt.delay)
+        with attempt:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            if not attempt.retry_after(outcome):
+                return outcome, delays
+    raise AssertionError("the outcomes ran out")
+
+
+def test_the_retry_loop_decides_without_io() -> None:
+    settings = _core.make_settings("http://127.0.0.1:9", retries=2)
+    refused = httpx.ConnectError("refused")
+    busy = httpx.Response(503, headers={"Retry-After": "3"})
+    ok = httpx.Response(200)
+    answer, delays = _run(
+        _core.RetryLoop(settings, "POST", "/instances", body_replayable=True), [refused, ok]
+    )
+    assert answer is ok and delays == [None, 0.1]  # never reached the server: any method
+    answer, delays = _run(
+        _core.RetryLoop(settings, "GET", "/system", body_replayable=True), [busy, refused, ok]
+    )
+    assert answer is ok and delays == [None, 3.0, 0.2]  # Retry-After, then the backoff
+    with pytest.raises(of.ConnectionError, match="Cannot connect"):
+        _run(_core.RetryLoop(settings, "GET", "/system", body_replayable=True), [refused] * 4)
+    answer, _ = _run(_core.RetryLoop(settings, "POST", "/instances", body_replayable=True), [busy])
+    assert answer is busy  # a POST that stores is never sent twice
+    lost = httpx.ReadError("reset after the answer began")
+    with pytest.raises(of.OutcomeUnknown, match="not sent again"):
+        _run(
+            _core.RetryLoop(settings, "POST", "/tools/bulk-anonymize", body_replayable=True), [lost]
+        )
 
 
 # -- the plugin list is read only when needed ----------------------------------------------

@@ -6,6 +6,8 @@ wrap the real transport, so every request still reaches a real Orthanc.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 
 
@@ -102,3 +104,43 @@ class StatusTransport(RecordingTransport):
             self.requests.append((request.method, request.url.path))
             return httpx.Response(self.status, text="injected", request=request)
         return super().handle_request(request)
+
+
+class CutBodyTransport(RecordingTransport):
+    """Sends the first ``times`` matching answers' headers and part of the body, then breaks.
+
+    The real server answered in full; the connection is reset after
+    ``keep`` bytes of the body (a reset mid-response, which a real server
+    does not do on demand).
+    """
+
+    def __init__(self, method: str, route_end: str, *, keep: int, times: int = 1) -> None:
+        super().__init__()
+        self.method, self.route_end, self.keep, self.times = method, route_end, keep, times
+        self.cut = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if self.cut >= self.times or not _matches(request, self.method, self.route_end):
+            return response
+        self.cut += 1
+        body = response.read()[: self.keep]
+
+        def broken() -> Iterator[bytes]:
+            yield body
+            raise httpx.ReadError("connection reset in the middle of the body")
+
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_IterStream(broken()),
+            request=request,
+        )
+
+
+class _IterStream(httpx.SyncByteStream):
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.chunks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -105,9 +106,14 @@ class PartialFile:
 
     A reader never sees a half-written file under the final name, and an
     interrupted download leaves no file that a re-run would take as complete.
+    As a context manager: renamed to :attr:`path` when the block ends
+    normally, discarded when it raises (and the bytes reported to
+    ``on_bytes`` are taken back, so a retried download counts once).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], on_bytes: Callable[[int], None] | None = None
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
@@ -116,10 +122,13 @@ class PartialFile:
         self.tmp_path = Path(tmp)
         self.file = os.fdopen(fd, "wb")
         self.size = 0
+        self._on_bytes = on_bytes
 
     def write(self, chunk: bytes) -> None:
         self.file.write(chunk)
         self.size += len(chunk)
+        if self._on_bytes is not None:
+            self._on_bytes(len(chunk))
 
     def commit(self) -> Path:
         self.file.close()
@@ -129,3 +138,14 @@ class PartialFile:
     def discard(self) -> None:
         self.file.close()
         self.tmp_path.unlink(missing_ok=True)
+        if self.size and self._on_bytes is not None:
+            self._on_bytes(-self.size)
+
+    def __enter__(self) -> PartialFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()

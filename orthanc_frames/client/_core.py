@@ -4,13 +4,16 @@ Everything that does not depend on whether the I/O is blocking lives here,
 once: validating settings, building routes (:func:`route`, the one route
 builder of the package), deciding whether a failure is worth a retry (and
 after how long), turning answers into Python values and failures into
-typed errors. The sync and async clients only run the loop around ``send``.
+typed errors. The send/retry loop itself is :class:`RetryLoop`, a state
+machine without I/O: the sync and async clients only send, wait and read
+the body where it tells them to.
 
 The retry rule: a request that failed before reaching the server is
 retried for any method; one that may have reached it (:class:`SendTrace`
 says) is retried only if re-sending is harmless (:func:`replay_safe`);
 otherwise it raises :class:`~orthanc_frames.client.errors.OutcomeUnknown`
-and is never sent twice.
+and is never sent twice. A 502/503/504 answer to a request that is
+harmless to repeat is retried too (after ``Retry-After`` when given).
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import json as jsonlib
 import logging
 import os
 import re
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -529,6 +534,119 @@ def retry_delay_after_status(
     if retry_after.isdigit():
         return min(float(retry_after), 30.0)
     return settings.backoff * (2**attempt)
+
+
+class RetryLoop:
+    """The send/retry loop of one request, as a state machine without I/O (sans-IO).
+
+    Iterating gives one :class:`Attempt` after the other; the sender waits
+    :attr:`Attempt.delay` (``None`` for the first), sends inside
+    ``with attempt:`` and either returns the answer or, when the attempt
+    says so, goes on to the next one. Every decision is taken here, once for
+    the sync and async clients, for requests and streams alike: what is
+    logged, whether a transport failure or a 502/503/504 answer is retried
+    and after how long, and which typed error is raised when giving up.
+
+    Examples
+    --------
+    The blocking sender (the asyncio one awaits the same steps)::
+
+        for attempt in RetryLoop(settings, "GET", "/system", body_replayable=True):
+            if attempt.delay is not None:
+                time.sleep(attempt.delay)
+            with attempt:
+                response = http.request("GET", "/system", extensions={"trace": attempt.trace.hook})
+                if not attempt.retry_after(response):
+                    return interpret_response("GET", "/system", response)
+    """
+
+    def __init__(
+        self, settings: Settings, method: str, route: str, *, body_replayable: bool
+    ) -> None:
+        self.settings, self.method, self.route = settings, method, route
+        self.body_replayable = body_replayable
+        self._next_delay: float | None = None
+
+    def __iter__(self) -> Iterator[Attempt]:
+        number, delay = 0, None
+        while True:
+            self._next_delay = None
+            yield Attempt(self, number, delay)
+            if self._next_delay is None:
+                raise RuntimeError(
+                    f"{self.method} {self.route}: an attempt ended without an answer, an error "
+                    "or a retry decision (the sender must return inside `with attempt:`)."
+                )
+            number, delay = number + 1, self._next_delay
+
+
+class Attempt:
+    """One try of a request within a :class:`RetryLoop`.
+
+    Attributes
+    ----------
+    number : int
+        0 for the first try, then 1, 2...
+    delay : float or None
+        Seconds to wait before sending this try (``None`` for the first).
+    trace : SendTrace
+        Pass ``trace.hook`` (blocking) or ``trace.ahook`` (asyncio) as
+        httpx's ``trace`` extension: it tells whether a failed try reached
+        the server.
+    """
+
+    def __init__(self, loop: RetryLoop, number: int, delay: float | None) -> None:
+        self._loop = loop
+        self.number = number
+        self.delay = delay
+        self.trace = SendTrace()
+        self._started = time.perf_counter()
+
+    def _elapsed_ms(self) -> float:
+        return (time.perf_counter() - self._started) * 1000.0
+
+    def __enter__(self) -> Attempt:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        """Log a transport failure, then retry it (True: swallowed) or raise the typed error."""
+        if not isinstance(exc, httpx.TransportError):
+            return False
+        loop = self._loop
+        log_request(loop.method, loop.route, type(exc).__name__, self._elapsed_ms())
+        loop._next_delay = retry_delay_or_raise(
+            loop.settings,
+            loop.method,
+            loop.route,
+            self.number,
+            exc,
+            self.trace,
+            body_replayable=loop.body_replayable,
+        )
+        return True
+
+    def retry_after(self, response: httpx.Response) -> bool:
+        """Log the answer's status; True when it is a 502/503/504 worth another try."""
+        loop = self._loop
+        log_request(loop.method, loop.route, response.status_code, self._elapsed_ms())
+        delay = retry_delay_after_status(
+            loop.settings,
+            loop.method,
+            loop.route,
+            self.number,
+            response,
+            body_replayable=loop.body_replayable,
+        )
+        if delay is None:
+            return False
+        loop._next_delay = delay
+        return True
 
 
 def _failed_before_sending(exc: Exception) -> bool:

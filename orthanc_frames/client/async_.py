@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,11 +92,9 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         method = method.upper()
         route, query = self._prepare(route, params)
         replayable = _core.retryable_body(data)
-        attempt = 0
-        while True:
-            started = time.perf_counter()
-            trace = _core.SendTrace()
-            try:
+        for attempt in _core.RetryLoop(self._settings, method, route, body_replayable=replayable):
+            await self._wait_before(attempt)
+            with attempt:
                 response = await self._http.request(
                     method,
                     route,
@@ -105,35 +102,16 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
                     json=json,
                     content=data,
                     headers=headers,
-                    extensions={"trace": trace.ahook},
+                    extensions={"trace": attempt.trace.ahook},
                 )
-            except httpx.TransportError as exc:
-                _core.log_request(method, route, type(exc).__name__, _ms(started))
-                await self._sleep_before_retry(
-                    _core.retry_delay_or_raise(
-                        self._settings,
-                        method,
-                        route,
-                        attempt,
-                        exc,
-                        trace,
-                        body_replayable=replayable,
-                    )
-                )
-                attempt += 1
-                continue
-            _core.log_request(method, route, response.status_code, _ms(started))
-            delay = _core.retry_delay_after_status(
-                self._settings, method, route, attempt, response, body_replayable=replayable
-            )
-            if delay is None:
-                return _core.interpret_response(method, route, response)
-            await self._sleep_before_retry(delay)
-            attempt += 1
+                if not attempt.retry_after(response):
+                    return _core.interpret_response(method, route, response)
+        raise AssertionError("unreachable: a RetryLoop never ends")  # pragma: no cover
 
-    async def _sleep_before_retry(self, delay: float) -> None:
-        self.retry_count += 1
-        await asyncio.sleep(delay)
+    async def _wait_before(self, attempt: _core.Attempt) -> None:
+        if attempt.delay is not None:
+            self.retry_count += 1
+            await asyncio.sleep(attempt.delay)
 
     async def GET(
         self,
@@ -216,43 +194,27 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         headers = _core.with_cookies(headers, cookies)
         method = method.upper()
         route, query = self._prepare(route, params)
-        attempt = 0
-        while True:
-            started = time.perf_counter()
-            written = 0
-            trace = _core.SendTrace()
-            try:
+        for attempt in _core.RetryLoop(self._settings, method, route, body_replayable=True):
+            await self._wait_before(attempt)
+            with attempt:
                 async with self._http.stream(
                     method,
                     route,
                     params=query,
                     json=json,
                     headers=headers,
-                    extensions={"trace": trace.ahook},
+                    extensions={"trace": attempt.trace.ahook},
                 ) as response:
-                    _core.log_request(method, route, response.status_code, _ms(started))
+                    if attempt.retry_after(response):
+                        continue
                     if response.status_code >= 400:
                         await response.aread()
                         _core.interpret_response(method, route, response)
-                    target = PartialFile(path)
-                    try:
+                    with PartialFile(path, on_bytes) as target:
                         async for chunk in response.aiter_bytes(chunk_size):
                             target.write(chunk)
-                            written += len(chunk)
-                            if on_bytes is not None:
-                                on_bytes(len(chunk))
-                    except BaseException:
-                        target.discard()
-                        raise
-                    return target.commit()
-            except httpx.TransportError as exc:
-                delay = _core.retry_delay_or_raise(
-                    self._settings, method, route, attempt, exc, trace, body_replayable=True
-                )
-                if written and on_bytes is not None:
-                    on_bytes(-written)
-                await self._sleep_before_retry(delay)
-                attempt += 1
+                    return target.path
+        raise AssertionError("unreachable: a RetryLoop never ends")  # pragma: no cover
 
     async def get_capabilities(self, *, plugins: bool = False) -> Capabilities:
         """What this server can do (version, labels, extended find, plugins); read once.
@@ -412,7 +374,3 @@ class _OnLoop:
 
     def POST(self, route: str, json: Any = None, **keywords: Any) -> Any:
         return self._wait(self._client.POST(route, json, **keywords))
-
-
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000.0

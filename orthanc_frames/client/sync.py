@@ -139,7 +139,7 @@ class Orthanc(ClientBase, OrthancRestMethods):
         """
         return cls(**_core.settings_from_env(**overrides))
 
-    # -- the request loop --------------------------------------------------
+    # -- the request loop (its decisions: _core.RetryLoop) -------------------
 
     def _request(
         self,
@@ -154,11 +154,9 @@ class Orthanc(ClientBase, OrthancRestMethods):
         method = method.upper()
         route, query = self._prepare(route, params)
         replayable = _core.retryable_body(data)
-        attempt = 0
-        while True:
-            started = time.perf_counter()
-            trace = _core.SendTrace()
-            try:
+        for attempt in _core.RetryLoop(self._settings, method, route, body_replayable=replayable):
+            self._wait_before(attempt)
+            with attempt:
                 response = self._http.request(
                     method,
                     route,
@@ -166,35 +164,16 @@ class Orthanc(ClientBase, OrthancRestMethods):
                     json=json,
                     content=data,
                     headers=headers,
-                    extensions={"trace": trace.hook},
+                    extensions={"trace": attempt.trace.hook},
                 )
-            except httpx.TransportError as exc:
-                _core.log_request(method, route, type(exc).__name__, _ms(started))
-                self._sleep_before_retry(
-                    _core.retry_delay_or_raise(
-                        self._settings,
-                        method,
-                        route,
-                        attempt,
-                        exc,
-                        trace,
-                        body_replayable=replayable,
-                    )
-                )
-                attempt += 1
-                continue
-            _core.log_request(method, route, response.status_code, _ms(started))
-            delay = _core.retry_delay_after_status(
-                self._settings, method, route, attempt, response, body_replayable=replayable
-            )
-            if delay is None:
-                return _core.interpret_response(method, route, response)
-            self._sleep_before_retry(delay)
-            attempt += 1
+                if not attempt.retry_after(response):
+                    return _core.interpret_response(method, route, response)
+        raise AssertionError("unreachable: a RetryLoop never ends")  # pragma: no cover
 
-    def _sleep_before_retry(self, delay: float) -> None:
-        self.retry_count += 1
-        time.sleep(delay)
+    def _wait_before(self, attempt: _core.Attempt) -> None:
+        if attempt.delay is not None:
+            self.retry_count += 1
+            time.sleep(attempt.delay)
 
     # -- raw verbs -----------------------------------------------------------
 
@@ -402,43 +381,29 @@ class Orthanc(ClientBase, OrthancRestMethods):
         headers = _core.with_cookies(headers, cookies)
         method = method.upper()
         route, query = self._prepare(route, params)
-        attempt = 0
-        while True:
-            started = time.perf_counter()
-            written = 0
-            trace = _core.SendTrace()
-            try:
-                with self._http.stream(
+        for attempt in _core.RetryLoop(self._settings, method, route, body_replayable=True):
+            self._wait_before(attempt)
+            with (
+                attempt,
+                self._http.stream(
                     method,
                     route,
                     params=query,
                     json=json,
                     headers=headers,
-                    extensions={"trace": trace.hook},
-                ) as response:
-                    _core.log_request(method, route, response.status_code, _ms(started))
-                    if response.status_code >= 400:
-                        response.read()
-                        _core.interpret_response(method, route, response)
-                    target = PartialFile(path)
-                    try:
-                        for chunk in response.iter_bytes(chunk_size):
-                            target.write(chunk)
-                            written += len(chunk)
-                            if on_bytes is not None:
-                                on_bytes(len(chunk))
-                    except BaseException:
-                        target.discard()
-                        raise
-                    return target.commit()
-            except httpx.TransportError as exc:
-                delay = _core.retry_delay_or_raise(
-                    self._settings, method, route, attempt, exc, trace, body_replayable=True
-                )
-                if written and on_bytes is not None:
-                    on_bytes(-written)
-                self._sleep_before_retry(delay)
-                attempt += 1
+                    extensions={"trace": attempt.trace.hook},
+                ) as response,
+            ):
+                if attempt.retry_after(response):
+                    continue
+                if response.status_code >= 400:
+                    response.read()
+                    _core.interpret_response(method, route, response)
+                with PartialFile(path, on_bytes) as target:
+                    for chunk in response.iter_bytes(chunk_size):
+                        target.write(chunk)
+                return target.path
+        raise AssertionError("unreachable: a RetryLoop never ends")  # pragma: no cover
 
     # -- server facts --------------------------------------------------------
 
@@ -561,7 +526,3 @@ class Orthanc(ClientBase, OrthancRestMethods):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000.0
