@@ -854,6 +854,23 @@ def refuse_path_as_json(verb: str, json: Any) -> None:
         )
 
 
+def body_and_headers(
+    verb: str,
+    json: Any,
+    data: Any,
+    file: str | os.PathLike[str] | None,
+    headers: Headers,
+    cookies: Mapping[str, str] | None,
+) -> tuple[Any, Headers]:
+    """The raw body and headers of a ``POST``/``PUT`` called with ``file=`` or ``cookies=``.
+
+    Refuses a path given where the JSON body goes (:func:`refuse_path_as_json`),
+    reads ``file`` (:func:`file_body`) and adds the cookies (:func:`with_cookies`).
+    """
+    refuse_path_as_json(verb, json)
+    return file_body(file, data), with_cookies(headers, cookies)
+
+
 def refuse_verb_as_route(route: Any) -> None:
     """Refuse the seed's ``stream(method, route)`` order (``stream(route, path)`` here)."""
     if isinstance(route, str) and route.upper() in _HTTP_VERBS:

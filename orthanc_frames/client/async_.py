@@ -137,9 +137,7 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
     ) -> Any:
         """``POST route`` with a JSON body (``json=``), raw bytes (``data=``) or a file's bytes
         (``file=``); see :meth:`Orthanc.POST`."""
-        _core.refuse_path_as_json("POST", json)
-        data = _core.file_body(file, data)
-        headers = _core.with_cookies(headers, cookies)
+        data, headers = _core.body_and_headers("POST", json, data, file, headers, cookies)
         return await self._request(
             "POST", route, params=params, json=json, data=data, headers=headers
         )
@@ -157,9 +155,7 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
     ) -> Any:
         """``PUT route`` with a JSON body (``json=``), raw bytes (``data=``) or a file's bytes
         (``file=``); see :meth:`Orthanc.PUT`."""
-        _core.refuse_path_as_json("PUT", json)
-        data = _core.file_body(file, data)
-        headers = _core.with_cookies(headers, cookies)
+        data, headers = _core.body_and_headers("PUT", json, data, file, headers, cookies)
         return await self._request(
             "PUT", route, params=params, json=json, data=data, headers=headers
         )

@@ -264,9 +264,7 @@ class Orthanc(ClientBase, OrthancRestMethods):
             The request was sent and its answer lost: it may have been
             carried out, and was not sent again.
         """
-        _core.refuse_path_as_json("POST", json)
-        data = _core.file_body(file, data)
-        headers = _core.with_cookies(headers, cookies)
+        data, headers = _core.body_and_headers("POST", json, data, file, headers, cookies)
         return self._request("POST", route, params=params, json=json, data=data, headers=headers)
 
     def PUT(
@@ -307,9 +305,7 @@ class Orthanc(ClientBase, OrthancRestMethods):
         object
             Parsed JSON, ``str`` for a text answer, ``bytes`` otherwise.
         """
-        _core.refuse_path_as_json("PUT", json)
-        data = _core.file_body(file, data)
-        headers = _core.with_cookies(headers, cookies)
+        data, headers = _core.body_and_headers("PUT", json, data, file, headers, cookies)
         return self._request("PUT", route, params=params, json=json, data=data, headers=headers)
 
     def DELETE(
