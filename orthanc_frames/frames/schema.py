@@ -180,13 +180,20 @@ def _parse_dates(text: pa.Array) -> pa.Array:
     digits = pc.replace_substring(text, ".", "")
     digits = pc.if_else(_matches(digits, DATE_PATTERN), digits, pa.scalar(None, pa.string()))
     stamps = pc.strptime(digits, format="%Y%m%d", unit="s", error_is_null=True)
-    dates = pc.cast(stamps, pa.date32())
-    # strptime rolls a day past the month's end over (20230230 -> March 2): a real
-    # calendar day writes back as the same digits.
-    real = pc.and_(
-        pc.equal(pc.strftime(stamps, format="%Y%m%d"), digits), pc.greater_equal(pc.year(stamps), 1)
+    return pc.if_else(
+        _is_real_day(stamps, digits), pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32())
     )
-    return pc.if_else(pc.fill_null(real, False), dates, pa.scalar(None, pa.date32()))
+
+
+def _is_real_day(stamps: pa.Array, digits: pa.Array) -> pa.Array:
+    """Whether each ``YYYYMMDD`` is a calendar day (year 1 on), as Python's ``date`` has it.
+
+    Arrow's strptime rolls a day past the month's end over (20230230 is
+    March 2): a real day keeps the day it was written with.
+    """
+    written_day = pc.cast(pc.utf8_slice_codeunits(digits, 6, 8), pa.int64())
+    real = pc.and_(pc.equal(pc.day(stamps), written_day), pc.greater_equal(pc.year(stamps), 1))
+    return pc.fill_null(real, False)
 
 
 def _parse_datetimes(text: pa.Array) -> pa.Array:
@@ -261,15 +268,13 @@ def parse_orthanc_time_column(
     The rule is :func:`orthanc_frames.dicom_values.parse_orthanc_timestamp`'s;
     a value that does not follow it is missing and reported in ``problems``.
     """
-    texts = [_text_of(value) for value in raw.tolist()]
-    source = pa.array(texts, type=pa.string())
+    source, texts = _text_array(raw.tolist())
     blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(source), ""), False)
     text = pc.if_else(blank, pa.scalar(None, pa.string()), pc.utf8_trim_whitespace(source))
     parts = pc.extract_regex(text, ORTHANC_TIMESTAMP_PATTERN)
-    dates = pc.strptime(
-        pc.struct_field(parts, "date"), format="%Y%m%d", unit="us", error_is_null=True
-    )
-    day_ok = pc.equal(pc.strftime(dates, format="%Y%m%d"), pc.struct_field(parts, "date"))
+    digits = pc.struct_field(parts, "date")
+    dates = pc.strptime(digits, format="%Y%m%d", unit="us", error_is_null=True)
+    day_ok = _is_real_day(dates, digits)
     clock = pc.struct_field(parts, "time")
     hour, minute, second = (
         pc.cast(pc.utf8_slice_codeunits(clock, start, start + 2), pa.int64()) for start in (0, 2, 4)
@@ -277,7 +282,7 @@ def parse_orthanc_time_column(
     micros = _micros_of_day(hour, minute, second, pc.struct_field(parts, "fraction"))
     micros = pc.if_else(pc.less(second, LEAP_SECOND), micros, pa.scalar(None, pa.int64()))
     stamps = pc.add(pc.cast(dates, pa.int64()), micros)
-    stamps = pc.if_else(pc.fill_null(day_ok, False), stamps, pa.scalar(None, pa.int64()))
+    stamps = pc.if_else(day_ok, stamps, pa.scalar(None, pa.int64()))
     typed = pc.cast(stamps, pa.timestamp("us"))
     _report(
         problems,
@@ -304,8 +309,9 @@ def _report(
     if problems is None or not pc.any(bad).as_py():
         return
     mask = np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
-    for position in np.flatnonzero(mask).tolist():
-        problems.append(Problem(level, str(index[position]), name, str(texts[position]), why))
+    bad_texts = [text for text, is_bad in zip(texts, mask, strict=True) if is_bad]
+    for row_id, text in zip(index[mask].tolist(), bad_texts, strict=True):
+        problems.append(Problem(level, str(row_id), name, str(text), why))
 
 
 def parse_tag_column(
@@ -425,17 +431,21 @@ def _parsing_of(name: str) -> tuple[str, bool]:
 
 def _parse_text(values: list[Any], vr: str, is_list: bool) -> tuple[pa.Array, pa.Array, list[Any]]:
     """Typed values, which did not parse, and the texts they came from."""
-    try:
-        source = pa.array(values, type=pa.string())  # Orthanc's values are text already
-        texts: list[Any] = values
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        texts = [_text_of(v) for v in values]
-        source = pa.array(texts, type=pa.string())
+    source, texts = _text_array(values)
     if is_list:
         typed, bad = _parse_lists(source, vr)
         return typed, bad, texts
     typed = _parse_scalars(source, vr)
     return typed, pc.and_(pc.is_null(typed), _has_text(source)), texts
+
+
+def _text_array(values: list[Any]) -> tuple[pa.Array, list[Any]]:
+    """Orthanc's values as an Arrow string array, and the texts it holds."""
+    try:
+        return pa.array(values, type=pa.string()), values  # Orthanc's values are text already
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        texts = [_text_of(v) for v in values]
+        return pa.array(texts, type=pa.string()), texts
 
 
 def _text_of(value: Any) -> str | None:
