@@ -99,11 +99,11 @@ _REASONS = {
     ValueKind.INT: "not a whole number",
     ValueKind.TEXT: "unreadable value",
 }
-_NUMBER = re.compile(NUMBER_PATTERN)
-_EXACT_INTEGER = re.compile(EXACT_INTEGER_PATTERN)
-_DATE = re.compile(DATE_PATTERN)
-_TIME = re.compile(TIME_PATTERN)
-_ORTHANC_TIMESTAMP = re.compile(ORTHANC_TIMESTAMP_PATTERN)
+_NUMBER = re.compile(NUMBER_PATTERN, re.ASCII)  # as in Arrow: 0-9 only
+_EXACT_INTEGER = re.compile(EXACT_INTEGER_PATTERN, re.ASCII)  # as in Arrow: 0-9 only
+_DATE = re.compile(DATE_PATTERN, re.ASCII)  # as in Arrow: 0-9 only
+_TIME = re.compile(TIME_PATTERN, re.ASCII)  # as in Arrow: 0-9 only
+_ORTHANC_TIMESTAMP = re.compile(ORTHANC_TIMESTAMP_PATTERN, re.ASCII)  # as in Arrow: 0-9 only
 
 
 def reason(vr: str) -> str:
@@ -165,6 +165,11 @@ def parse_time(text: str) -> dt.time:
     return dt.time(hour, minute, min(second, 59), micro)
 
 
+def _digits(text: str, length: int | None = None) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes other scripts' digits)."""
+    return text.isascii() and text.isdigit() and (length is None or len(text) == length)
+
+
 def parse_datetime(text: str) -> dt.datetime:
     """A DICOM DT value (``YYYYMMDDHHMMSS.FFFFFF&ZZXX``, trailing parts optional).
 
@@ -175,16 +180,16 @@ def parse_datetime(text: str) -> dt.datetime:
     for sign in ("+", "-"):
         if sign in s[4:]:
             s, _, zone = s.rpartition(sign)
-            if len(zone) != 4 or not zone.isdigit() or int(zone[:2]) > 23 or int(zone[2:]) > 59:
+            if not _digits(zone, 4) or int(zone[:2]) > 23 or int(zone[2:]) > 59:
                 raise _refuse("DT", text)
             break
     whole, _, frac = s.partition(".")
     if (
-        len(whole) < 4
-        or not whole.isdigit()
+        not _digits(whole)
+        or len(whole) < 4
         or len(whole) % 2
         or len(whole) > 14
-        or (frac and (not frac.isdigit() or len(frac) > 6 or len(whole) < 14))
+        or (frac and (not _digits(frac) or len(frac) > 6 or len(whole) < 14))
     ):
         raise _refuse("DT", text)
     parts = [int(whole[:4])] + [int(whole[i : i + 2]) for i in range(4, len(whole), 2)]
