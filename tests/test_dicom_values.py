@@ -26,6 +26,7 @@ from transports import RecordingTransport
 import orthanc_frames as of
 from orthanc_frames.dicom_tags import VALUE_KINDS, ValueKind, tag_info
 from orthanc_frames.dicom_values import parse_orthanc_timestamp, parse_value
+from orthanc_frames.frames.load import build_frame
 from orthanc_frames.frames.schema import (
     Problem,
     dtype_for_tag,
@@ -278,3 +279,17 @@ def test_last_update_is_typed_alike_and_a_bad_one_is_a_problem(
             assert resource.last_update == cell == parse_orthanc_timestamp(raw), raw
     assert len(reported) == 5
     assert _cells(column)[1] == dt.datetime(2024, 1, 31, 10, 15, 0, 250000)
+
+
+def test_a_frame_built_from_rows_reports_a_bad_last_update() -> None:
+    rows = [
+        {"ID": SERIES_ID, "study": None, "patient": None, "last_update": "20240131T101500"},
+        {"ID": SERIES_ID[::-1], "study": None, "patient": None, "last_update": "20240132T101500"},
+    ]
+    problems: list[Problem] = []
+    frame = build_frame("series", rows, (), problems)
+    assert frame["last_update"].tolist()[0] == pd.Timestamp("2024-01-31 10:15:00")
+    assert pd.isna(frame["last_update"].iloc[1])
+    assert [(p.id, p.column, p.value) for p in problems] == [
+        (SERIES_ID[::-1], "last_update", "20240132T101500")
+    ]
