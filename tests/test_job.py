@@ -138,7 +138,7 @@ def test_pause_resume_cancel_resubmit_and_timeout(client: of.Orthanc) -> None:
         job = series[1].anonymize_as_job()
         assert job.state is of.JobState.PENDING
         with pytest.raises(of.JobTimeout, match="still Pending"):
-            job.wait_until_completion(timeout=0.2, poll=0.05)
+            job.wait_until_completion(wait=0.2, poll=0.05)
         job.pause()
         assert job.state is of.JobState.PAUSED
         job.resume()

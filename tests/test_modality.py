@@ -116,7 +116,7 @@ def test_c_store_sends_to_the_other_server(
 
     job = Modality(a, "B").store(cleanup[0], asynchronous=True)
     assert isinstance(job, Job)
-    job.wait_until_completion(timeout=60)
+    job.wait_until_completion(wait=60)
     assert _instances_of(b, one_study) == one_study.instances
 
 
@@ -179,7 +179,7 @@ def test_c_move_of_query_answers_as_a_job(
 
     job = Modality(a, "B").move("Series", answers, asynchronous=True)
     assert isinstance(job, Job)
-    job.wait_until_completion(timeout=60)
+    job.wait_until_completion(wait=60)
     assert _instances_of(a, one_study) == 2  # the one series found
 
 

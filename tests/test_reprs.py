@@ -26,7 +26,7 @@ def test_resources_show_their_known_tags(client: of.Orthanc) -> None:
 def test_job(client: of.Orthanc) -> None:
     study = client.get_studies()[0]
     job = of.Job(client.post_studies_id_archive(study, json={"Asynchronous": True})["ID"], client)
-    job.wait_until_completion(timeout=60)
+    job.wait_until_completion(wait=60)
     text = job._repr_html_()
     assert job.id in text and "Success" in text and "Archive" in text
 

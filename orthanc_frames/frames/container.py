@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..dicom_tags import LEVELS
+from ..resources.lookup import last_change
 from . import registry
 from .load import (
     ANCESTORS,
@@ -534,7 +535,5 @@ def _concat_problems(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def current_change_seq(client: Any) -> int:
-    """The sequence number of the server's last change (0 on a new server)."""
-    answer = client.GET("/changes", params={"last": ""})
-    return int(answer.get("Last", 0) or 0)
+current_change_seq = last_change
+"""The sequence number of the server's last change (0 on a new server)."""
