@@ -224,7 +224,14 @@ class Frames:
         return read_frames(cls, path, client=client)
 
     @classmethod
-    def from_folder(cls, path: str | os.PathLike[str], **kwargs: Any) -> Frames:
+    def from_folder(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        workers: int = 4,
+        progress: bool | None = None,
+        recursive: bool = True,
+    ) -> Frames:
         """The same frames computed from local DICOM files, with the server's Orthanc IDs.
 
         No server is needed: the IDs are computed from the UIDs as Orthanc
@@ -237,11 +244,12 @@ class Frames:
         ----------
         path : str or os.PathLike
             A folder (every file below it) or one file.
-        **kwargs
-            ``workers`` (files read in parallel, default 4), ``progress``
-            (bar; None: when interactive), ``recursive`` (descend into
-            sub-folders, default True). See
-            :func:`orthanc_frames.frames.from_folder.frames_from_folder`.
+        workers : int
+            Files read in parallel.
+        progress : bool, optional
+            Progress bar (None: shown when interactive).
+        recursive : bool
+            Descend into sub-folders.
 
         Returns
         -------
@@ -260,7 +268,7 @@ class Frames:
         """
         from .from_folder import frames_from_folder  # from_folder builds on this module
 
-        return frames_from_folder(path, **kwargs)
+        return frames_from_folder(path, workers=workers, progress=progress, recursive=recursive)
 
     # -- the four frames -----------------------------------------------------
 
@@ -470,14 +478,14 @@ class Frames:
 
         write_frames(self, path)
 
-    def browse(self, **kwargs: Any) -> Any:
+    def browse(self, *, page_size: int = 10, chunk_size: int = 4) -> Any:
         """Open the ipywidgets browser on these frames (``of.browse(f, ...)``).
 
         Parameters
         ----------
-        **kwargs
-            Passed to :func:`orthanc_frames.widgets.browse` (``page_size``,
-            ``chunk_size``).
+        page_size, chunk_size : int
+            Rows per table page; resources an action works on at once (see
+            :func:`orthanc_frames.widgets.browse`).
 
         Returns
         -------
@@ -487,7 +495,7 @@ class Frames:
         """
         from ..widgets import browse  # the one upward entry point of frames/
 
-        return browse(self, **kwargs)
+        return browse(self, page_size=page_size, chunk_size=chunk_size)
 
     # -- display -------------------------------------------------------------
 
