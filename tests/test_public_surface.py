@@ -52,7 +52,7 @@ def test_documented_errors_and_warnings_are_exported(name: str) -> None:
 def test_the_accessor_link_error_is_the_one_exported() -> None:
     import pandas as pd
 
-    with pytest.raises(of.OrthancLinkError, match="re-attach|linked"):
+    with pytest.raises(of.OrthancLinkError, match=r"re-attach|linked"):
         _ = pd.DataFrame({"a": [1]}).orthanc
 
 
