@@ -178,6 +178,23 @@ def test_one_failure_never_hides_the_others(mutable_client: of.Orthanc) -> None:
     assert labelled == set(others.index)
 
 
+def test_every_action_says_a_missing_resource_alike(
+    mutable_client: of.Orthanc, tmp_path: Path
+) -> None:
+    series = Frames.load(mutable_client).series
+    gone = series.index[0]
+    mutable_client.DELETE(f"/series/{gone}")
+    selection = series.loc[[gone]]
+    errors = {
+        "label": selection.orthanc.add_label("x").loc[gone, "error"],
+        "anonymize": selection.orthanc.anonymize(progress=False).loc[gone, "error"],
+        "download": selection.orthanc.download(tmp_path, progress=False).loc[gone, "error"],
+        "delete": selection.orthanc.delete(confirm=True).loc[gone, "error"],
+    }
+    # one describer: the error's type, then its message
+    assert all(text.startswith("NotFound: ") for text in errors.values()), errors
+
+
 def test_an_invalid_label_fails_every_row_with_orthancs_reason(
     mutable_client: of.Orthanc,
 ) -> None:

@@ -202,7 +202,7 @@ def test_unknown_ids_are_failed_items_not_exceptions(client: of.Orthanc, tmp_pat
     study_id = client.get_studies()[0]
     report = download(client, "series", [study_id, "no-such-id"], tmp_path)
     assert [item.id for item in report.failed] == [study_id, "no-such-id"]
-    assert "No series with Orthanc ID no-such-id" in (report.failed[1].error or "")
+    assert (report.failed[1].error or "").startswith("NotFound: series no-such-id does not exist")
     with pytest.raises(of.OrthancError, match="2 of 2 files"):
         report.raise_for_failures()
 

@@ -41,7 +41,7 @@ from .._progress import progress_bar
 from ..client import OrthancError, route
 from ..client.names import check_label, check_orthanc_id
 from ..resources import RESOURCE_CLASSES, Job, Modification, modification_options
-from ..resources.lookup import bulk_content, instance_count
+from ..resources.lookup import bulk_content, instance_count, not_found_text
 from ..resources.modality import Modality, Peer
 from .registry import LEVELS
 
@@ -459,10 +459,7 @@ def delete(
             found, _ = bulk_content(client, level, todo)
             for identifier in todo:
                 if identifier not in found:
-                    errors[identifier] = (
-                        f"NotFound: {level} {identifier} does not exist on the server "
-                        "(deleted in the meantime, or an ID of another level)."
-                    )
+                    errors[identifier] = not_found_text(level, identifier)
             present = [identifier for identifier in todo if identifier in found]
             if present:
                 try:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from .._html import html_card
 from ..dicom_tags import LEVELS
 from ..resources.lookup import last_change
 from . import registry
@@ -514,16 +514,13 @@ class Frames:
         return f"<Frames of {server}: {counts}; problems={len(self._problems)}; loaded {when}>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{_PLURAL[level]}</td><td>{'not loaded yet' if n is None else n}</td></tr>"
+        fields: dict[str, Any] = {
+            _PLURAL[level]: "not loaded yet" if n is None else n
             for level, n in self._counts().items()
-        )
-        server = html.escape(self.server_url or "local files")
-        when = self.loaded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        return (
-            f"<div><b>Frames</b> of <code>{server}</code>, loaded {when}"
-            f"<table>{rows}<tr><td>problems</td><td>{len(self._problems)}</td></tr></table></div>"
-        )
+        }
+        fields["problems"] = len(self._problems)
+        fields["loaded"] = self.loaded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return html_card("Frames", self.server_url or "local files", fields)
 
 
 def _check_level(level: str) -> str:

@@ -18,7 +18,14 @@ from typing import Any
 from ..client import route
 from ..client.errors import NotFound
 
-__all__ = ["BULK_CHUNK", "bulk_content", "copies_made_since", "instance_count", "last_change"]
+__all__ = [
+    "BULK_CHUNK",
+    "bulk_content",
+    "copies_made_since",
+    "instance_count",
+    "last_change",
+    "not_found_text",
+]
 
 BULK_CHUNK = 500
 """Resources per ``/tools/bulk-content`` request."""
@@ -65,6 +72,18 @@ def bulk_content(
             if resource_id in wanted and resource.get("Type") == orthanc_level:
                 found[resource_id] = resource
     return found, [resource_id for resource_id in ids if resource_id not in found]
+
+
+def not_found_text(level: str, identifier: str) -> str:
+    """The one ``error`` text of a row whose resource the server does not have.
+
+    Written as :func:`orthanc_frames._parallel.describe_error` writes a
+    :class:`~orthanc_frames.NotFound`, so every bulk action says it alike.
+    """
+    return (
+        f"NotFound: {level} {identifier} does not exist on the server (deleted in the "
+        "meantime, or an ID of another level)."
+    )
 
 
 def instance_count(client: Any, level: str, identifier: str) -> int:

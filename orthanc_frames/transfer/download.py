@@ -27,7 +27,7 @@ from .._parallel import describe_error, run_each
 from ..client import route
 from ..client.errors import OrthancError
 from ..resources.job import Job
-from ..resources.lookup import bulk_content
+from ..resources.lookup import bulk_content, not_found_text
 from ._layout import (
     IDENTIFIER_TAGS,
     component_name,
@@ -332,8 +332,7 @@ def download(
                 resource_id,
                 None,
                 "failed",
-                f"No {level} with Orthanc ID {resource_id} on {client.url}; "
-                "it may have been deleted, or the ID belongs to another level.",
+                not_found_text(level, resource_id),
             )
         )
     if format == "zip":
