@@ -484,14 +484,13 @@ class Frames:
         Parameters
         ----------
         page_size, chunk_size : int
-            Rows per table page; resources an action works on at once (see
-            :func:`orthanc_frames.widgets.browse`).
+            As in :func:`orthanc_frames.widgets.browse`.
 
         Returns
         -------
         orthanc_frames.widgets.Browser
-            Display it; ``browser.selection`` is what a person picked, as a
-            linked DataFrame. Needs the ``widgets`` extra (ipywidgets).
+            What a person picked is ``browser.selection``, a linked
+            DataFrame. Needs the ``widgets`` extra (ipywidgets).
         """
         from ..widgets import browse  # the one upward entry point of frames/
 

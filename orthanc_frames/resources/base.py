@@ -665,12 +665,8 @@ class Resource(ServerHandle):
         Parameters
         ----------
         {options}
-        wait : float, optional
-            Seconds to wait for the job at most; ``None`` waits until it ends.
-        progress : bool, optional
-            Show a progress bar while waiting.
-        timeout : float, optional
-            Deprecated name of ``wait``; warns.
+        wait, progress, timeout
+            As in :meth:`anonymize`.
 
         Returns
         -------
@@ -710,12 +706,8 @@ class Resource(ServerHandle):
         ----------
         change : Modification
             The request.
-        wait : float, optional
-            Seconds to wait for the job at most; ``None`` waits until it ends.
-        progress : bool, optional
-            Show a progress bar while waiting.
-        timeout : float, optional
-            Deprecated name of ``wait``; warns.
+        wait, progress, timeout
+            As in :meth:`anonymize`.
 
         Returns
         -------

@@ -182,12 +182,10 @@ class QueryAnswers(Sequence[dict[str, Any]]):
             Return a :class:`~orthanc_frames.resources.job.Job` at once
             instead of waiting.
         dicom_timeout : float, optional
-            DICOM timeout of the association, in seconds.
+            DICOM timeout of the association, in seconds (``timeout=``, its old
+            name, still works and warns).
         permissive : bool
             Go on after a failed sub-operation.
-        timeout : float, optional
-            Deprecated name of ``dicom_timeout`` (``timeout`` is the client's
-            HTTP timeout); warns.
 
         Returns
         -------
@@ -369,10 +367,8 @@ class Modality(_Remote):
         normalize : bool
             Let Orthanc drop tags that do not belong to ``level``.
         dicom_timeout : float, optional
-            DICOM timeout of the association, in seconds.
-        timeout : float, optional
-            Deprecated name of ``dicom_timeout`` (``timeout`` is the client's
-            HTTP timeout); warns.
+            DICOM timeout of the association, in seconds (``timeout=``, its old
+            name, still works and warns).
 
         Returns
         -------
@@ -482,12 +478,10 @@ class Modality(_Remote):
         asynchronous : bool
             Return a :class:`~orthanc_frames.resources.job.Job` at once.
         dicom_timeout : float, optional
-            DICOM timeout of the association, in seconds.
+            DICOM timeout of the association, in seconds (``timeout=``, its old
+            name, still works and warns).
         permissive : bool
             Go on after a failed sub-operation.
-        timeout : float, optional
-            Deprecated name of ``dicom_timeout`` (``timeout`` is the client's
-            HTTP timeout); warns.
 
         Returns
         -------
@@ -584,14 +578,12 @@ class Modality(_Remote):
         asynchronous : bool
             Return a :class:`~orthanc_frames.resources.job.Job` at once.
         dicom_timeout : float, optional
-            DICOM timeout of the association, in seconds.
+            DICOM timeout of the association, in seconds (``timeout=``, its old
+            name, still works and warns).
         permissive : bool
             Go on after an instance failed.
         storage_commitment : bool
             Ask the modality to commit to storing what it received.
-        timeout : float, optional
-            Deprecated name of ``dicom_timeout`` (``timeout`` is the client's
-            HTTP timeout); warns.
 
         Returns
         -------
