@@ -101,9 +101,10 @@ def browse(frames_or_df: Any, *, page_size: int = 10, chunk_size: int = 4) -> An
     frames_or_df : Frames or pandas.DataFrame
         ``f`` from ``client.frames()``, or a selection of it to start from,
         e.g. ``f.series.query("Modality == 'CT'")``.
-    page_size, chunk_size : int
-        Rows per table page; resources an action works on at once (see
-        :func:`orthanc_frames.widgets.browse`).
+    page_size : int
+        Rows per table page.
+    chunk_size : int
+        Resources acted on at once; Cancel stops between two groups.
 
     Returns
     -------

@@ -483,8 +483,10 @@ class Frames:
 
         Parameters
         ----------
-        page_size, chunk_size : int
-            As in :func:`orthanc_frames.widgets.browse`.
+        page_size : int
+            Rows per table page (see :func:`orthanc_frames.widgets.browse`).
+        chunk_size : int
+            Resources an action works on at once.
 
         Returns
         -------
