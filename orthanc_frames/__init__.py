@@ -20,7 +20,7 @@ from .client import (
     BadRequest,
     Capabilities,
     ConfigurationError,
-    ConnectionError,
+    ConnectionError,  # noqa: F401  (of.ConnectionError; not in __all__, see there)
     Forbidden,
     HTTPError,
     InsecureTLSWarning,
@@ -30,10 +30,11 @@ from .client import (
     OrthancError,
     OutcomeUnknown,
     ServerError,
-    Timeout,
+    Timeout,  # noqa: F401  (of.Timeout; not in __all__, see there)
     Unauthorized,
     UnsupportedByServer,
 )
+from .dicom_tags import UnknownKeywordError
 from .find import (
     find_and_filter_instances,
     find_and_filter_patients,
@@ -47,10 +48,14 @@ from .find import (
 )
 from .frames import Frames
 from .frames import accessor as _accessor  # noqa: F401  (registers the df.orthanc accessor)
+from .frames.accessor import OrthancLinkError
+from .frames.load import ExtraTagsCostWarning
 from .resources import (
     Instance,
     Job,
+    JobError,
     JobFailed,
+    JobLost,
     JobState,
     JobTimeout,
     Patient,
@@ -83,7 +88,7 @@ from .transfer import (
 )
 
 
-def browse(frames_or_df: Any, **kwargs: Any) -> Any:
+def browse(frames_or_df: Any, *, page_size: int = 10, chunk_size: int = 4) -> Any:
     """Open an ipywidgets browser on frames or on a linked selection of them.
 
     Filters (free text, modality, date range, labels), linked patient →
@@ -96,9 +101,10 @@ def browse(frames_or_df: Any, **kwargs: Any) -> Any:
     frames_or_df : Frames or pandas.DataFrame
         ``f`` from ``client.frames()``, or a selection of it to start from,
         e.g. ``f.series.query("Modality == 'CT'")``.
-    **kwargs
-        ``page_size`` (rows per table page), ``chunk_size`` (resources acted
-        on at once; Cancel takes effect between groups).
+    page_size : int
+        Rows per table page.
+    chunk_size : int
+        Resources acted on at once; Cancel stops between two groups.
 
     Returns
     -------
@@ -113,7 +119,7 @@ def browse(frames_or_df: Any, **kwargs: Any) -> Any:
     """
     from .widgets import browse as _browse
 
-    return _browse(frames_or_df, **kwargs)
+    return _browse(frames_or_df, page_size=page_size, chunk_size=chunk_size)
 
 
 __all__ = [
@@ -121,17 +127,19 @@ __all__ = [
     "BadRequest",
     "Capabilities",
     "ConfigurationError",
-    "ConnectionError",
     "DownloadItem",
     "DownloadReport",
     "EchoResult",
+    "ExtraTagsCostWarning",
     "Forbidden",
     "Frames",
     "HTTPError",
     "InsecureTLSWarning",
     "Instance",
     "Job",
+    "JobError",
     "JobFailed",
+    "JobLost",
     "JobState",
     "JobTimeout",
     "Modality",
@@ -139,6 +147,7 @@ __all__ = [
     "Orthanc",
     "OrthancAsync",
     "OrthancError",
+    "OrthancLinkError",
     "OutcomeUnknown",
     "Patient",
     "Peer",
@@ -150,8 +159,8 @@ __all__ = [
     "ServerError",
     "StoredInstance",
     "Study",
-    "Timeout",
     "Unauthorized",
+    "UnknownKeywordError",
     "UnsafePathError",
     "UnsupportedByServer",
     "UploadReport",
@@ -175,3 +184,12 @@ __all__ = [
     "retrieve_and_write_studies",
     "upload",
 ]
+"""What ``from orthanc_frames import *`` gives.
+
+:class:`ConnectionError` and :class:`Timeout` are left out on purpose: the
+first would replace Python's own ``ConnectionError`` in the importing
+module, the second takes a name too common to claim. Use them as
+``of.ConnectionError`` and ``of.Timeout``; they subclass the builtins
+``ConnectionError`` and ``TimeoutError``, so ``except ConnectionError`` and
+``except TimeoutError`` catch them too.
+"""

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from ._progress import progress_bar
 
-__all__ = ["Outcome", "run_each"]
+__all__ = ["Outcome", "describe_error", "run_each"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -26,6 +26,20 @@ class Outcome(Generic[T, R]):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def describe_error(error: BaseException) -> str:
+    """The one text of a failure in a result row or report: ``"Type: message"``.
+
+    Examples
+    --------
+    >>> describe_error(ValueError("bad label"))
+    'ValueError: bad label'
+    >>> describe_error(TimeoutError())
+    'TimeoutError'
+    """
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def run_each(

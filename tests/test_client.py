@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import http.server
+import json
 import logging
 import pickle
 import socket
@@ -433,3 +434,14 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch, cohort_server: Any) -> None:
 def test_tls_verification_off_warns() -> None:
     with pytest.warns(of.InsecureTLSWarning, match="verification is off"):
         of.Orthanc("https://127.0.0.1:8443", verify=False)
+
+
+def test_one_rule_takes_credentials_out_of_messages_and_files(tmp_path: Path) -> None:
+    with pytest.raises(of.ConfigurationError) as info:
+        of.Orthanc("ftp://alice:s3cret@pacs:8042/o?token=abc")
+    assert "'ftp://***@pacs:8042/o'" in str(info.value)
+    local = of.Frames.from_folder(tmp_path)
+    local.server_url = "http://alice:s3cret@pacs:8042/o?token=abc"
+    local.to_parquet(tmp_path / "saved")
+    stored = json.loads((tmp_path / "saved" / "frames.json").read_text())
+    assert stored["server_url"] == "http://pacs:8042/o"

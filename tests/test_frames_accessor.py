@@ -178,6 +178,23 @@ def test_one_failure_never_hides_the_others(mutable_client: of.Orthanc) -> None:
     assert labelled == set(others.index)
 
 
+def test_every_action_says_a_missing_resource_alike(
+    mutable_client: of.Orthanc, tmp_path: Path
+) -> None:
+    series = Frames.load(mutable_client).series
+    gone = series.index[0]
+    mutable_client.DELETE(f"/series/{gone}")
+    selection = series.loc[[gone]]
+    errors = {
+        "label": selection.orthanc.add_label("x").loc[gone, "error"],
+        "anonymize": selection.orthanc.anonymize(progress=False).loc[gone, "error"],
+        "download": selection.orthanc.download(tmp_path, progress=False).loc[gone, "error"],
+        "delete": selection.orthanc.delete(confirm=True).loc[gone, "error"],
+    }
+    # one describer: the error's type, then its message
+    assert all(text.startswith("NotFound: ") for text in errors.values()), errors
+
+
 def test_an_invalid_label_fails_every_row_with_orthancs_reason(
     mutable_client: of.Orthanc,
 ) -> None:
@@ -296,3 +313,26 @@ def test_frames_without_a_server_refuse_server_actions() -> None:
     df = attach(pd.DataFrame(index=pd.Index(["x"], name="series")), local, "series")
     with pytest.raises(ValueError, match=r"upload\(client\)"):
         df.orthanc.add_label("a")
+
+
+def test_parallel_anonymize_outlives_a_short_job_history(
+    make_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Eight jobs at once on a server that remembers two finished jobs: most
+    # jobs leave the history before their end is read (this failed 17 of 24
+    # rows before the copies were looked up from their AnonymizedFrom metadata).
+    folder = tmp_path_factory.mktemp("history-cohort")
+    write_cohort(folder, patients=4, studies=1, series=6, instances=1, size=8)
+    server = make_server("HISTORY", extra={"ConcurrentJobs": 8, "JobsHistorySize": 2})
+    load_into(server, folder)
+    try:
+        with of.Orthanc(server.url, username=USERNAME, password=PASSWORD) as client:
+            series = client.frames(levels=["series"]).series
+            result = series.orthanc.anonymize(workers=8, progress=False)
+            assert result["status"].tolist() == ["ok"] * 24, result["error"].dropna().tolist()
+            assert result["new_id"].nunique() == 24
+            for source, copy in result["new_id"].items():
+                assert client.GET(f"/series/{copy}/metadata/AnonymizedFrom") == source
+            assert len(client.GET("/series")) == 48
+    finally:
+        server.signal_stop()

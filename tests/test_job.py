@@ -138,7 +138,11 @@ def test_pause_resume_cancel_resubmit_and_timeout(client: of.Orthanc) -> None:
         job = series[1].anonymize_as_job()
         assert job.state is of.JobState.PENDING
         with pytest.raises(of.JobTimeout, match="still Pending"):
-            job.wait_until_completion(timeout=0.2, poll=0.05)
+            job.wait_until_completion(wait=0.2, poll=0.05)
+        # a job is waited for (wait=); timeout= is the client's HTTP timeout
+        with pytest.warns(DeprecationWarning, match="use wait="):
+            with pytest.raises(of.JobTimeout, match=r"after 0\.1 s"):
+                job.wait_until_completion(timeout=0.1, poll=0.05)
         job.pause()
         assert job.state is of.JobState.PAUSED
         job.resume()

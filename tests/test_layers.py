@@ -13,7 +13,7 @@ The layers (DESIGN.md), lowest last::
     0.2  client/                                      HTTP, errors, generated REST
     0.15 dicom_values.py                              the rules of values
     0.1  _parallel.py  dicom_tags.py                  the worker pool; tags and VRs
-    0    _version.py  _html.py  _progress.py  orthanc_ids.py
+    0    _version.py  _html.py  _progress.py  _deprecation.py  orthanc_ids.py
 
 A module may import its own unit and any unit of a lower layer, never one of
 its own layer or above. The documented convenience entry points that reach
@@ -36,6 +36,7 @@ LAYERS: dict[str, float] = {
     "_version": 0.0,
     "_html": 0.0,
     "_progress": 0.0,
+    "_deprecation": 0.0,
     "orthanc_ids": 0.0,
     "_parallel": 0.1,
     "dicom_tags": 0.1,

@@ -83,7 +83,8 @@ def test_echo_succeeds_between_the_pair(pair: tuple[of.Orthanc, of.Orthanc]) -> 
     a, b = pair
     result = Modality(a, "B").echo()
     assert result == EchoResult(True, "B") and bool(result)
-    assert Modality(b, "A").echo(timeout=5)
+    assert Modality(b, "A").echo(dicom_timeout=5)
+    assert Modality(b, "A").echo(5)  # by position, as before
     assert RemoteModality is Modality
     assert [m.name for m in list_modalities(a)] == ["B"]
 
@@ -95,8 +96,12 @@ def test_echo_failures_carry_orthancs_reason(empty_server: LocalOrthanc) -> None
         assert "NOPE" in (unknown.reason or "") and "list_modalities" in (unknown.reason or "")
 
         c.PUT("/modalities/DEAD", json={"AET": "DEAD", "Host": "127.0.0.1", "Port": 1})
-        refused = Modality(c, "DEAD").echo(timeout=3)
+        # ``timeout`` is the client's HTTP timeout; the association's is dicom_timeout
+        with pytest.warns(DeprecationWarning, match="use dicom_timeout="):
+            refused = Modality(c, "DEAD").echo(timeout=3)
         assert not refused
+        with pytest.raises(TypeError, match="give dicom_timeout= only"):
+            Modality(c, "DEAD").echo(dicom_timeout=3, timeout=3)
         assert "Connection refused" in (refused.reason or "")
 
         assert not Peer(c, "NOPE").echo()
@@ -116,7 +121,7 @@ def test_c_store_sends_to_the_other_server(
 
     job = Modality(a, "B").store(cleanup[0], asynchronous=True)
     assert isinstance(job, Job)
-    job.wait_until_completion(timeout=60)
+    job.wait_until_completion(wait=60)
     assert _instances_of(b, one_study) == one_study.instances
 
 
@@ -179,7 +184,7 @@ def test_c_move_of_query_answers_as_a_job(
 
     job = Modality(a, "B").move("Series", answers, asynchronous=True)
     assert isinstance(job, Job)
-    job.wait_until_completion(timeout=60)
+    job.wait_until_completion(wait=60)
     assert _instances_of(a, one_study) == 2  # the one series found
 
 

@@ -211,6 +211,32 @@ def test_download_file_writes_one_zip_at_exactly_that_path(
     assert len(report.items) >= 1 and not report.failed
 
 
+def test_download_never_ignores_its_arguments(client: of.Orthanc, tmp_path: Path) -> None:
+    import pydicom
+
+    instance = of.find_instances(client)[0]
+    # R's Instance$download(file): the DICOM file itself, at exactly that path
+    written = instance.download(tmp_path / "one")
+    assert pydicom.dcmread(written).SOPInstanceUID == instance.uid
+    # every other format means what it means at the other levels
+    archive = instance.download(tmp_path / "one.zip", format="zip")
+    with zipfile.ZipFile(archive) as opened:
+        assert len([n for n in opened.namelist() if not n.endswith("/")]) == 1
+    with pytest.raises(ValueError, match="NIfTI volumes are made per series"):
+        instance.download(tmp_path / "nifti", format="nifti")  # was: a DICOM file, silently
+    dicom = instance.download(tmp_path / "tree", format="dicom")
+    assert [item.status for item in dicom.items] == ["ok"]
+    with pytest.raises(ValueError, match="format must be"):
+        instance.download(tmp_path / "x", format="png")
+    with pytest.raises(ValueError, match="workers=2 applies to folder downloads"):
+        instance.download(tmp_path / "y", workers=2)
+    # pyorthanc's misspelling still works, warns, and names the right keyword
+    with pytest.warns(DeprecationWarning, match="use progress="):
+        of.find_series(client)[0].download(tmp_path / "series.zip", with_progres=False)
+    with pytest.raises(TypeError, match="give progress= only"):
+        instance.download(tmp_path / "z", progress=False, with_progres=False)
+
+
 def test_find_functions_pass_limit_since_and_lock_children_to_the_server(
     cohort_server: LocalOrthanc,
 ) -> None:
@@ -434,3 +460,16 @@ def test_async_raw_verbs_take_cookies_and_file(empty_server: LocalOrthanc, tmp_p
     system, stored, again, instances, count = asyncio.run(run())
     assert system["Version"] and stored["ID"] == again["ID"]
     assert instances == [stored["ID"]] and count == 1
+
+
+def test_remove_empty_follows_one_rule_down_to_instances(client: of.Orthanc) -> None:
+    study = of.Study(of.find_studies(client)[0].id, client, lock_children=True)
+    first, *others = study.series
+    assert others, "the cohort's studies have several series"
+    first.set_child_resources(first.instances[:1])
+    for series in others:
+        series.set_child_resources([])
+    first.remove_empty_instances()  # an instance is never empty: nothing to drop
+    assert len(first.instances) == 1
+    study.remove_empty_series()  # series left without instances go
+    assert study.series == [first]

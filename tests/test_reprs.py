@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orthanc_frames as of
+from orthanc_frames._html import html_card
 from orthanc_frames.resources.modality import EchoResult, QueryAnswers
 from orthanc_frames.transfer.download import DownloadItem, DownloadReport
 from orthanc_frames.transfer.upload import RejectedFile, StoredInstance, UploadReport
@@ -17,6 +18,18 @@ def test_client_and_frames(client: of.Orthanc) -> None:
     assert str(len(f.patients)) in text and str(len(f.studies)) in text
 
 
+def test_client_and_frames_are_the_shared_card(client: of.Orthanc, tmp_path: Path) -> None:
+    assert client._repr_html_() == html_card("Orthanc", client.url, {"username": client.username})
+    f = client.frames(levels=("patient",))
+    assert f._repr_html_().startswith(f"<b>Frames</b> <code>{client.url}</code><table>")
+    assert "<th style='text-align:left'>studies</th><td style='text-align:left'>not loaded" in (
+        f._repr_html_()
+    )
+    local = of.Frames.from_folder(tmp_path)  # no server: the card says so, escaped
+    local.server_url = "<local & files>"
+    assert "<code>&lt;local &amp; files&gt;</code>" in local._repr_html_()
+
+
 def test_resources_show_their_known_tags(client: of.Orthanc) -> None:
     patient = of.find_patients(client, query={"PatientName": "*lène*"})[0]
     text = patient._repr_html_()
@@ -26,7 +39,7 @@ def test_resources_show_their_known_tags(client: of.Orthanc) -> None:
 def test_job(client: of.Orthanc) -> None:
     study = client.get_studies()[0]
     job = of.Job(client.post_studies_id_archive(study, json={"Asynchronous": True})["ID"], client)
-    job.wait_until_completion(timeout=60)
+    job.wait_until_completion(wait=60)
     text = job._repr_html_()
     assert job.id in text and "Success" in text and "Archive" in text
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import PASSWORD, USERNAME, load_into
+from transports import JobDroppedTransport
 
 import orthanc_frames as of
 from orthanc_frames.synthetic import write_cohort
@@ -248,3 +249,52 @@ def test_one_modification_builds_every_request_body() -> None:
         of.resources.Modification("modify", keep_private_tags=True)
     with pytest.raises(TypeError, match="lists of tags"):
         of.resources.Modification("anonymize", remove="PatientName")
+
+
+def test_a_job_gone_from_the_history_reports_its_one_copy(server: Any, client: of.Orthanc) -> None:
+    transport = JobDroppedTransport()
+    with of.Orthanc(server.url, username=USERNAME, password=PASSWORD, transport=transport) as lossy:
+        series = of.find_series(lossy)[0]
+        copy = series.modify(replace={"SeriesDescription": "after the history"})
+    assert transport.dropped, "the job's end must not have been seen"
+    assert copy.id != series.id
+    assert client.GET(f"/series/{copy.id}/metadata/ModifiedFrom") == series.id
+    assert client.GET(f"/series/{copy.id}")["MainDicomTags"]["SeriesDescription"] == (
+        "after the history"
+    )
+
+
+def test_a_job_gone_from_the_history_with_two_copies_is_not_guessed(
+    server: Any, client: of.Orthanc
+) -> None:
+    source = of.find_series(client)[0]
+
+    def another_user_anonymizes_it_too(_job_id: str) -> None:
+        if len(transport.dropped) == 1:
+            of.Series(source.id, client).anonymize()
+
+    transport = JobDroppedTransport(before_drop=another_user_anonymizes_it_too)
+    with of.Orthanc(server.url, username=USERNAME, password=PASSWORD, transport=transport) as lossy:
+        with pytest.raises(of.JobLost, match="not exactly one") as lost:
+            of.Series(source.id, lossy).anonymize()
+    copies = [
+        series
+        for series in client.GET("/series")
+        if client.GET(f"/series/{series}/metadata?expand").get("AnonymizedFrom") == source.id
+    ]
+    assert len(copies) == 2
+    assert all(copy in str(lost.value) for copy in copies)
+    # In a bulk action the row fails with that text; a later run finds exactly
+    # one copy made since it started, and reports it.
+    with of.Orthanc(server.url, username=USERNAME, password=PASSWORD, transport=transport) as lossy:
+        transport.dropped.clear()
+        failed = of.frames.bulk.anonymize(lossy, "series", [source.id], workers=1)
+        transport.before_drop = None
+        result = of.frames.bulk.anonymize(lossy, "series", [source.id], workers=1)
+    assert failed.loc[source.id, "status"] == "failed"
+    assert failed.loc[source.id, "error"].startswith("JobLost: ")
+    assert "not exactly one" in failed.loc[source.id, "error"]
+    assert result.loc[source.id, "status"] == "ok"
+    assert client.GET(f"/series/{result.loc[source.id, 'new_id']}/metadata/AnonymizedFrom") == (
+        source.id
+    )

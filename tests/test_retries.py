@@ -42,7 +42,7 @@ def small_server(empty_server: Any, tmp_path: Path) -> Any:
 def _settle_jobs(client: of.Orthanc) -> None:
     """Wait until every job the server knows has ended (the lost answer's job too)."""
     for job_id in client.GET("/jobs"):
-        of.Job(job_id, client).wait_until_completion(timeout=120)
+        of.Job(job_id, client).wait_until_completion(wait=120)
 
 
 def _copies_of(client: of.Orthanc, level: str, source: str, field: str) -> list[str]:

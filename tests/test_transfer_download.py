@@ -16,6 +16,7 @@ from transports import CountingTransport
 import orthanc_frames as of
 from orthanc_frames.local_server import LocalOrthanc
 from orthanc_frames.orthanc_ids import orthanc_id
+from orthanc_frames.resources.lookup import bulk_content
 from orthanc_frames.synthetic import CohortSummary
 from orthanc_frames.transfer import download, retrieve_and_write_series, upload
 from orthanc_frames.transfer._layout import (
@@ -24,7 +25,6 @@ from orthanc_frames.transfer._layout import (
     _rows_level_by_level,
     _rows_with_requested_tags,
     layout_rows,
-    selected_resources,
 )
 
 
@@ -139,7 +139,7 @@ def test_rows_are_complete_when_the_server_truncates_finds(
 ) -> None:
     with of.Orthanc(limited_server.url, username=USERNAME, password=PASSWORD) as limited:
         patients = [orthanc_id(patient_id) for patient_id in cohort_dir.patient_ids]
-        selected, missing = selected_resources(limited, "patient", patients)
+        selected, missing = bulk_content(limited, "patient", patients)
         rows = layout_rows(limited, "patient", selected, "instance", page_size=50)
     assert not missing
     assert len({row.ids["instance"] for row in rows}) == cohort_dir.instances
@@ -202,7 +202,7 @@ def test_unknown_ids_are_failed_items_not_exceptions(client: of.Orthanc, tmp_pat
     study_id = client.get_studies()[0]
     report = download(client, "series", [study_id, "no-such-id"], tmp_path)
     assert [item.id for item in report.failed] == [study_id, "no-such-id"]
-    assert "No series with Orthanc ID no-such-id" in (report.failed[1].error or "")
+    assert (report.failed[1].error or "").startswith("NotFound: series no-such-id does not exist")
     with pytest.raises(of.OrthancError, match="2 of 2 files"):
         report.raise_for_failures()
 

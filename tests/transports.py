@@ -7,6 +7,7 @@ wrap the real transport, so every request still reaches a real Orthanc.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
@@ -144,3 +145,35 @@ class _IterStream(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self.chunks
+
+
+class JobDroppedTransport(RecordingTransport):
+    """Forwards job reads; once a job has ended, answers 404 as if it left the history.
+
+    Orthanc keeps only ``JobsHistorySize`` finished jobs, and which of many
+    parallel jobs drops out first is not something a real server does on
+    demand. Every ``GET /jobs/{id}`` reaches the real server; when its
+    answer says the job ended (Success or Failure), the answer is dropped
+    and a 404 returned instead. ``before_drop(job_id)``, when given, runs
+    just before (another user acting on the server meanwhile).
+    """
+
+    def __init__(self, before_drop: Any = None) -> None:
+        super().__init__()
+        self.before_drop = before_drop
+        self.dropped: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        parts = request.url.path.strip("/").split("/")
+        if request.method == "GET" and len(parts) == 2 and parts[0] == "jobs":
+            response.read()
+            if response.status_code == 200 and response.json().get("State") in (
+                "Success",
+                "Failure",
+            ):
+                self.dropped.append(parts[1])
+                if self.before_drop is not None:
+                    self.before_drop(parts[1])
+                return httpx.Response(404, text="unknown job", request=request)
+        return response

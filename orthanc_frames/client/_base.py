@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
+from .._html import html_card
 from . import _core
 
 __all__ = ["ClientBase", "PartialFile"]
@@ -59,16 +60,8 @@ class ClientBase:
         return f"{type(self).__name__}({self._settings.url!r}{auth})"
 
     def _repr_html_(self) -> str:
-        import html
-
-        return (
-            f"<b>{html.escape(type(self).__name__)}</b> "
-            f"<code>{html.escape(self._settings.url)}</code>"
-            + (
-                f" as <code>{html.escape(self._settings.username)}</code>"
-                if self._settings.username
-                else ""
-            )
+        return html_card(
+            type(self).__name__, self._settings.url, {"username": self._settings.username}
         )
 
     def __reduce__(self) -> Any:

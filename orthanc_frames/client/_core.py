@@ -42,6 +42,7 @@ from .errors import (
     Timeout,
     error_class_for_status,
 )
+from .urls import without_credentials
 
 logger = logging.getLogger("orthanc_frames.client")
 
@@ -266,15 +267,7 @@ def _split_url(url: str) -> tuple[str, str | None, str | None]:
 
 
 def _redact_url(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        if parts.password is not None or parts.username is not None:
-            netloc = parts.netloc.rsplit("@", 1)[-1]
-            return urlunsplit((parts.scheme, "***@" + netloc, parts.path, "", ""))
-    except ValueError:
-        if "@" in url:
-            return "***@" + url.rsplit("@", 1)[-1]
-    return url
+    return without_credentials(url, mark="***")
 
 
 def _make_timeout(timeout: TimeoutSpec) -> httpx.Timeout:

@@ -270,7 +270,8 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         levels: Iterable[str] = ("patient", "study", "series", "instance"),
         workers: int = 8,
         progress: bool | None = None,
-        **kwargs: Any,
+        *,
+        labels_level: str = "study",
     ) -> Frames:
         """This server as four linked pandas DataFrames: ``f = await ac.frames(...)``.
 
@@ -300,7 +301,7 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
             levels=levels,
             workers=workers,
             progress=progress,
-            **kwargs,
+            labels_level=labels_level,
         )
         frames.client = Orthanc._from_settings(self._settings)
         return frames

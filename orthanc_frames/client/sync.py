@@ -461,7 +461,8 @@ class Orthanc(ClientBase, OrthancRestMethods):
         levels: Iterable[str] = ("patient", "study", "series", "instance"),
         workers: int = 8,
         progress: bool | None = None,
-        **kwargs: Any,
+        *,
+        labels_level: str = "study",
     ) -> Frames:
         """This server as four linked pandas DataFrames (see :meth:`Frames.load`).
 
@@ -482,8 +483,8 @@ class Orthanc(ClientBase, OrthancRestMethods):
             Pages fetched in parallel.
         progress : bool or None
             Progress bar (None: shown when interactive).
-        **kwargs
-            Further keywords of :meth:`Frames.load`.
+        labels_level : {"patient", "study", "series", "instance"}
+            The level ``labels`` apply to (see :meth:`Frames.load`).
 
         Returns
         -------
@@ -508,7 +509,7 @@ class Orthanc(ClientBase, OrthancRestMethods):
             levels=levels,
             workers=workers,
             progress=progress,
-            **kwargs,
+            labels_level=labels_level,
         )
 
     # -- lifetime ------------------------------------------------------------

@@ -25,12 +25,11 @@ Orthanc ID named by level, columns ``status`` and ``error`` (and
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from ..resources.modification import document_options
+from ..resources.modification import Modification, modification_options
 from . import bulk
 from .registry import FramesLinkError, lookup
 
@@ -181,31 +180,17 @@ class OrthancAccessor:
 
     # -- anonymize / modify ------------------------------------------------
 
-    @document_options
+    @modification_options("anonymize")
     def anonymize(
-        self,
-        replace: Mapping[str, Any] | None = None,
-        remove: Sequence[str] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        keep_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-        dicom_version: str | None = None,
-        workers: int | None = None,
-        progress: bool | None = None,
+        self, change: Modification, *, workers: int | None = None, progress: bool | None = None
     ) -> pd.DataFrame:
         """Anonymize every selected resource; the copies are stored on the server.
 
+        Every option is keyword-only: ``sel.orthanc.anonymize(replace={...})``.
+
         Parameters
         ----------
-        {anonymize_options}
-        keep_source : bool
-            ``False`` deletes each original, only after its anonymized copy
-            was found on the server with as many instances.
+        {options}
         workers : int, optional
             Resources anonymized in parallel.
         progress : bool, optional
@@ -215,47 +200,19 @@ class OrthancAccessor:
         pandas.DataFrame
             Result frame with ``new_id``: the ID of each anonymized copy.
         """
-        return bulk.anonymize(
-            self._server("anonymize()"),
-            self._level,
-            self.ids,
-            replace=replace,
-            remove=remove,
-            keep=keep,
-            force=force,
-            keep_private_tags=keep_private_tags,
-            keep_source=keep_source,
-            priority=priority,
-            permissive=permissive,
-            private_creator=private_creator,
-            dicom_version=dicom_version,
-            workers=self._workers(workers),
-            progress=progress,
-        )
+        return self._modification(change, workers, progress, "anonymize()")
 
-    @document_options
+    @modification_options("modify")
     def modify(
-        self,
-        replace: Mapping[str, Any] | None = None,
-        remove: Sequence[str] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        remove_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-        workers: int | None = None,
-        progress: bool | None = None,
+        self, change: Modification, *, workers: int | None = None, progress: bool | None = None
     ) -> pd.DataFrame:
         """Modify tags of every selected resource; the copies are stored on the server.
 
+        Every option is keyword-only: ``sel.orthanc.modify(replace={...})``.
+
         Parameters
         ----------
-        {modify_options}
-        keep_source : bool
-            ``False`` deletes each original once its copy is proven stored.
+        {options}
         workers, progress
             As in :meth:`anonymize`.
 
@@ -264,19 +221,16 @@ class OrthancAccessor:
         pandas.DataFrame
             Result frame with ``new_id``.
         """
-        return bulk.modify(
-            self._server("modify()"),
+        return self._modification(change, workers, progress, "modify()")
+
+    def _modification(
+        self, change: Modification, workers: int | None, progress: bool | None, action: str
+    ) -> pd.DataFrame:
+        return bulk.run_modification(
+            self._server(action),
             self._level,
             self.ids,
-            replace=replace,
-            remove=remove,
-            keep=keep,
-            force=force,
-            remove_private_tags=remove_private_tags,
-            keep_source=keep_source,
-            priority=priority,
-            permissive=permissive,
-            private_creator=private_creator,
+            change,
             workers=self._workers(workers),
             progress=progress,
         )

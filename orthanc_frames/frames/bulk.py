@@ -36,13 +36,13 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import transfer
-from .._parallel import Outcome, run_each
+from .._parallel import Outcome, describe_error, run_each
 from .._progress import progress_bar
 from ..client import OrthancError, route
 from ..client.names import check_label, check_orthanc_id
-from ..resources import RESOURCE_CLASSES, Job, Modification
+from ..resources import RESOURCE_CLASSES, Job, Modification, modification_options
+from ..resources.lookup import bulk_content, instance_count, not_found_text
 from ..resources.modality import Modality, Peer
-from ..resources.modification import document_options
 from .registry import LEVELS
 
 __all__ = [
@@ -72,7 +72,6 @@ _ROUTE_OF_LEVEL = {
     "series": "series",
     "instance": "instances",
 }
-_ORTHANC_LEVEL = {level: level.capitalize() for level in LEVELS}
 
 
 class SkipResource(Exception):
@@ -125,7 +124,7 @@ def result_frame(
 def _describe(error: BaseException) -> str:
     if isinstance(error, SkipResource):
         return str(error)
-    return f"{type(error).__name__}: {error}"
+    return describe_error(error)
 
 
 def _status(error: BaseException | None) -> str:
@@ -292,23 +291,16 @@ def remove_label(
 # -- anonymize / modify -------------------------------------------------------
 
 
-def _instance_count(client: Any, level: str, identifier: str) -> int:
-    if level == "instance":
-        client.GET(_route(level, identifier))
-        return 1
-    return int(client.GET(_route(level, identifier, "statistics"))["CountInstances"])
-
-
 def _modify_one(client: Any, level: str, identifier: str, change: Modification) -> str:
     """Create the modified copy of one resource; delete the source if asked and proven safe."""
-    expected = None if change.keep_source else _instance_count(client, level, identifier)
+    expected = None if change.keep_source else instance_count(client, level, identifier)
     source = RESOURCE_CLASSES[level](identifier, client)
     # The copy is always made with the source kept: the source is deleted
     # here, and only once the copy is proven complete.
     kept = dataclasses.replace(change, keep_source=True)
     new_id = source.apply_modification(kept, progress=False).id
     if expected is not None and new_id != identifier:
-        stored = _instance_count(client, level, new_id)
+        stored = instance_count(client, level, new_id)
         if stored != expected:
             raise ReplacementNotProven(
                 f"The {change.participle} copy {new_id} of {level} {identifier} holds "
@@ -364,22 +356,13 @@ def run_modification(
     )
 
 
-@document_options
+@modification_options("anonymize")
 def anonymize(
     client: Any,
     level: str,
     ids: Iterable[str],
+    change: Modification,
     *,
-    replace: Mapping[str, Any] | None = None,
-    remove: Sequence[str] | None = None,
-    keep: Sequence[str] | None = None,
-    force: bool = False,
-    keep_private_tags: bool = False,
-    keep_source: bool = True,
-    priority: int = 0,
-    permissive: bool = False,
-    private_creator: str | None = None,
-    dicom_version: str | None = None,
     workers: int = 4,
     progress: bool | None = None,
 ) -> pd.DataFrame:
@@ -387,7 +370,7 @@ def anonymize(
 
     Patients, studies and series are anonymized by Orthanc jobs (no HTTP
     read timeout on large resources); an instance's anonymized file is
-    stored with ``POST /instances``.
+    stored with ``POST /instances``. Every option is keyword-only.
 
     Parameters
     ----------
@@ -395,11 +378,7 @@ def anonymize(
     level : {"patient", "study", "series", "instance"}
     ids : iterable of str
         Orthanc IDs of the source resources.
-    {anonymize_options}
-    keep_source : bool
-        ``False`` deletes each original, but only after its copy was found
-        on the server with as many instances as the original; otherwise the
-        row fails and the original stays.
+    {options}
     workers : int
         Resources anonymized in parallel.
     progress : bool or None
@@ -409,41 +388,22 @@ def anonymize(
     pandas.DataFrame
         Result frame with ``new_id``, the ID of the anonymized copy.
     """
-    change = Modification(
-        "anonymize",
-        remove,
-        replace,
-        keep,
-        force=force,
-        keep_private_tags=keep_private_tags,
-        keep_source=keep_source,
-        priority=priority,
-        permissive=permissive,
-        private_creator=private_creator,
-        dicom_version=dicom_version,
-    )
     return run_modification(client, level, ids, change, workers=workers, progress=progress)
 
 
-@document_options
+@modification_options("modify")
 def modify(
     client: Any,
     level: str,
     ids: Iterable[str],
+    change: Modification,
     *,
-    replace: Mapping[str, Any] | None = None,
-    remove: Sequence[str] | None = None,
-    keep: Sequence[str] | None = None,
-    force: bool = False,
-    remove_private_tags: bool = False,
-    keep_source: bool = True,
-    priority: int = 0,
-    permissive: bool = False,
-    private_creator: str | None = None,
     workers: int = 4,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Modify every resource; the modified copies are stored on the server.
+
+    Every option is keyword-only.
 
     Parameters
     ----------
@@ -451,11 +411,7 @@ def modify(
     level : {"patient", "study", "series", "instance"}
     ids : iterable of str
         Orthanc IDs of the source resources.
-    {modify_options}
-    keep_source : bool
-        ``False`` deletes each original once its copy is proven stored
-        (same number of instances); a copy with the original's own ID (UIDs
-        kept) never causes a deletion.
+    {options}
     workers, progress
         As in :func:`anonymize`.
 
@@ -464,31 +420,10 @@ def modify(
     pandas.DataFrame
         Result frame with ``new_id``.
     """
-    change = Modification(
-        "modify",
-        remove,
-        replace,
-        keep,
-        force=force,
-        remove_private_tags=remove_private_tags,
-        keep_source=keep_source,
-        priority=priority,
-        permissive=permissive,
-        private_creator=private_creator,
-    )
     return run_modification(client, level, ids, change, workers=workers, progress=progress)
 
 
 # -- delete -------------------------------------------------------------------
-
-
-def _existing(client: Any, level: str, ids: Sequence[str]) -> set[str]:
-    """Which of ``ids`` exist, in one ``/tools/bulk-content`` request (missing ones are left out)."""
-    answer = client.POST(
-        "/tools/bulk-content",
-        json={"Resources": list(ids), "Level": _ORTHANC_LEVEL[level], "Metadata": False},
-    )
-    return {str(item["ID"]) for item in answer}
 
 
 def delete(
@@ -521,13 +456,10 @@ def delete(
     errors: dict[str, str] = {}
     with progress_bar(len(todo), desc="delete", enabled=progress, unit=level) as bar:
         if todo:
-            found = _existing(client, level, todo)
+            found, _ = bulk_content(client, level, todo)
             for identifier in todo:
                 if identifier not in found:
-                    errors[identifier] = (
-                        f"NotFound: {level} {identifier} does not exist on the server "
-                        "(deleted in the meantime, or an ID of another level)."
-                    )
+                    errors[identifier] = not_found_text(level, identifier)
             present = [identifier for identifier in todo if identifier in found]
             if present:
                 try:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from .._html import html_card
 from ..dicom_tags import LEVELS
+from ..resources.lookup import last_change
 from . import registry
 from .load import (
     ANCESTORS,
@@ -228,7 +229,14 @@ class Frames:
         return read_frames(cls, path, client=client)
 
     @classmethod
-    def from_folder(cls, path: str | os.PathLike[str], **kwargs: Any) -> Frames:
+    def from_folder(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        workers: int = 4,
+        progress: bool | None = None,
+        recursive: bool = True,
+    ) -> Frames:
         """The same frames computed from local DICOM files, with the server's Orthanc IDs.
 
         No server is needed: the IDs are computed from the UIDs as Orthanc
@@ -241,11 +249,12 @@ class Frames:
         ----------
         path : str or os.PathLike
             A folder (every file below it) or one file.
-        **kwargs
-            ``workers`` (files read in parallel, default 4), ``progress``
-            (bar; None: when interactive), ``recursive`` (descend into
-            sub-folders, default True). See
-            :func:`orthanc_frames.frames.from_folder.frames_from_folder`.
+        workers : int
+            Files read in parallel.
+        progress : bool, optional
+            Progress bar (None: shown when interactive).
+        recursive : bool
+            Descend into sub-folders.
 
         Returns
         -------
@@ -264,7 +273,7 @@ class Frames:
         """
         from .from_folder import frames_from_folder  # from_folder builds on this module
 
-        return frames_from_folder(path, **kwargs)
+        return frames_from_folder(path, workers=workers, progress=progress, recursive=recursive)
 
     # -- the four frames -----------------------------------------------------
 
@@ -474,24 +483,25 @@ class Frames:
 
         write_frames(self, path)
 
-    def browse(self, **kwargs: Any) -> Any:
+    def browse(self, *, page_size: int = 10, chunk_size: int = 4) -> Any:
         """Open the ipywidgets browser on these frames (``of.browse(f, ...)``).
 
         Parameters
         ----------
-        **kwargs
-            Passed to :func:`orthanc_frames.widgets.browse` (``page_size``,
-            ``chunk_size``).
+        page_size : int
+            Rows per table page (see :func:`orthanc_frames.widgets.browse`).
+        chunk_size : int
+            Resources an action works on at once.
 
         Returns
         -------
         orthanc_frames.widgets.Browser
-            Display it; ``browser.selection`` is what a person picked, as a
-            linked DataFrame. Needs the ``widgets`` extra (ipywidgets).
+            What a person picked is ``browser.selection``, a linked
+            DataFrame. Needs the ``widgets`` extra (ipywidgets).
         """
         from ..widgets import browse  # the one upward entry point of frames/
 
-        return browse(self, **kwargs)
+        return browse(self, page_size=page_size, chunk_size=chunk_size)
 
     # -- display -------------------------------------------------------------
 
@@ -510,16 +520,13 @@ class Frames:
         return f"<Frames of {server}: {counts}; problems={len(self._problems)}; loaded {when}>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{_PLURAL[level]}</td><td>{'not loaded yet' if n is None else n}</td></tr>"
+        fields: dict[str, Any] = {
+            _PLURAL[level]: "not loaded yet" if n is None else n
             for level, n in self._counts().items()
-        )
-        server = html.escape(self.server_url or "local files")
-        when = self.loaded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        return (
-            f"<div><b>Frames</b> of <code>{server}</code>, loaded {when}"
-            f"<table>{rows}<tr><td>problems</td><td>{len(self._problems)}</td></tr></table></div>"
-        )
+        }
+        fields["problems"] = len(self._problems)
+        fields["loaded"] = self.loaded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return html_card("Frames", self.server_url or "local files", fields)
 
 
 def _check_level(level: str) -> str:
@@ -539,7 +546,5 @@ def _concat_problems(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def current_change_seq(client: Any) -> int:
-    """The sequence number of the server's last change (0 on a new server)."""
-    answer = client.GET("/changes", params={"last": ""})
-    return int(answer.get("Last", 0) or 0)
+current_change_seq = last_change
+"""The sequence number of the server's last change (0 on a new server)."""

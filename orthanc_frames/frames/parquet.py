@@ -28,11 +28,11 @@ import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
 from .._version import __version__
+from ..client.urls import without_credentials
 from ..dicom_tags import LEVELS
 from .load import LoadSpec
 from .registry import ATTRS_KEY
@@ -46,14 +46,6 @@ __all__ = ["FORMAT_VERSION", "METADATA_FILE", "read_frames", "write_frame_parque
 FORMAT_VERSION = 1
 METADATA_FILE = "frames.json"
 PROBLEMS_FILE = "problems.parquet"
-
-
-def _url_without_credentials(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _without_link(frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +121,7 @@ def write_frames(frames: Frames, path: str | os.PathLike[str]) -> Path:
         "levels": list(frames.loaded_levels),
         "spec": frames.spec.to_json(),
         "last_change_seq": frames.last_change_seq,
-        "server_url": _url_without_credentials(frames.server_url),
+        "server_url": without_credentials(frames.server_url) if frames.server_url else None,
         "loaded_at": frames.loaded_at.isoformat(),
     }
     temporary = folder / (METADATA_FILE + ".tmp")

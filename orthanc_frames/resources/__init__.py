@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .base import Resource
 from .instance import Instance
-from .job import Job, JobError, JobFailed, JobState, JobTimeout
-from .modification import Modification
+from .job import Job, JobError, JobFailed, JobLost, JobState, JobTimeout
+from .modification import Modification, modification_options
 from .patient import Patient
 from .series import Series
 from .study import Study
@@ -28,6 +28,7 @@ __all__ = [
     "Job",
     "JobError",
     "JobFailed",
+    "JobLost",
     "JobState",
     "JobTimeout",
     "Modification",
@@ -35,4 +36,5 @@ __all__ = [
     "Resource",
     "Series",
     "Study",
+    "modification_options",
 ]

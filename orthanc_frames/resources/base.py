@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from .._deprecation import renamed_keyword
 from .._html import html_card
+from .._progress import progress_bar
 from ..client import route
 from ..client.errors import OrthancError
 from ..client.names import (
@@ -38,8 +40,9 @@ from ..client.names import (
 from ..dicom_tags import tag_info
 from ..dicom_values import parse_orthanc_timestamp, parse_value, typed_tags
 from ._handle import ServerHandle
-from .job import Job
-from .modification import IDENTIFYING_TAG, Modification, document_options
+from .job import Job, JobLost
+from .lookup import copies_made_since, instance_count, last_change
+from .modification import IDENTIFYING_TAG, Modification, modification_options
 
 if TYPE_CHECKING:
     from ..client import Orthanc
@@ -478,59 +481,76 @@ class Resource(ServerHandle):
         self,
         file: str | os.PathLike[str],
         *,
-        format: str = "zip",
-        workers: int = 4,
+        format: str | None = None,
+        workers: int | None = None,
         progress: bool | None = None,
         with_progres: bool | None = None,
     ) -> Any:
         """Write the resource to disk without holding it in memory.
 
-        ``download(file)`` writes one ZIP archive at exactly ``file``, as in
-        the R package, streamed from ``/{level}/{id}/archive`` (written under
-        a temporary name, then renamed). ``format="dicom"`` or ``"nifti"``
-        fills a folder instead.
+        ``download(file)`` is the R package's form: it writes **one file at
+        exactly** ``file`` — the ZIP archive of a patient, study or series
+        (``/{level}/{id}/archive``), the DICOM file of an instance. Written
+        under a temporary name, then renamed. With ``format=`` the result is
+        the same at every level: ``"zip"`` one ZIP archive at ``file``;
+        ``"dicom"`` (the default of every folder download, e.g.
+        :func:`orthanc_frames.download` and ``df.orthanc.download``) or
+        ``"nifti"`` fill the folder ``file``.
 
         Parameters
         ----------
         file : path-like
-            With ``format="zip"`` (default): the ZIP file to write, whatever
-            its name; parent folders are created. Otherwise the folder to
-            fill through :func:`orthanc_frames.transfer.download`
+            Without ``format`` or with ``format="zip"``: the file to write,
+            whatever its name; parent folders are created. Otherwise the
+            folder to fill through :func:`orthanc_frames.transfer.download`
             (``Patient/Study/Series`` layout of sanitized names, atomic
             writes, complete files skipped on a re-run).
-        format : {"zip", "dicom", "nifti"}
-            One ZIP archive (default), one DICOM file per instance, or one
-            NIfTI volume per series (needs the ``neuro`` plugin).
-        workers : int
-            Files fetched in parallel (folder downloads).
+        format : {"zip", "dicom", "nifti"}, optional
+            ``None`` (default): one file as in R (ZIP, or DICOM for an
+            instance); ``"zip"``: one ZIP archive; ``"dicom"``: one DICOM
+            file per instance in a folder; ``"nifti"``: one NIfTI volume per
+            series in a folder (needs the ``neuro`` plugin).
+        workers : int, optional
+            Files fetched in parallel (folder downloads only; 4 by default).
         progress : bool, optional
-            Show a progress bar (default: in notebooks and terminals).
+            Show a progress bar (default: in notebooks and terminals): bytes
+            written for one file, files written for a folder.
         with_progres : bool, optional
-            The seed's spelling of ``progress``.
+            Deprecated: pyorthanc's misspelling of ``progress``; warns.
 
         Returns
         -------
         pathlib.Path or DownloadReport
-            The ZIP file written, or the report of
+            The file written, or the report of
             :func:`orthanc_frames.transfer.download`.
 
         Raises
         ------
         ValueError
-            For an unknown ``format``, or a ZIP asked at the path of an
-            existing folder.
+            For an unknown ``format``, a single file asked at the path of an
+            existing folder, or ``workers`` given for a single file.
         """
-        show = progress if progress is not None else with_progres
-        if format == "zip":
+        progress = renamed_keyword("with_progres", with_progres, "progress", progress)
+        if format in (None, "zip"):
+            if workers is not None:
+                raise ValueError(
+                    f"workers={workers!r} applies to folder downloads (format='dicom' or "
+                    "'nifti'); a single file is one request."
+                )
             if Path(file).is_dir():
                 raise ValueError(
-                    f"download({str(file)!r}) writes one ZIP file at that path, and it is a "
+                    f"download({str(file)!r}) writes one file at that path, and it is a "
                     f"folder: give a file name (e.g. {str(Path(file) / (self._id + '.zip'))!r}), "
                     "or format='dicom' to fill the folder with DICOM files."
                 )
-            return self._client.stream(self._path("archive"), file)
+            with progress_bar(
+                None, desc=f"{self.level} {self._id}", enabled=progress, unit="B", unit_scale=True
+            ) as bar:
+                if format == "zip":
+                    return self._stream_zip(file, bar.update)
+                return self._stream_file(file, bar.update)
         if format not in ("dicom", "nifti"):
-            raise ValueError(f"format must be 'zip', 'dicom' or 'nifti', not {format!r}.")
+            raise ValueError(f"format must be None, 'zip', 'dicom' or 'nifti', not {format!r}.")
         from .. import transfer
 
         return transfer.download(
@@ -539,9 +559,16 @@ class Resource(ServerHandle):
             [self._id],
             file,
             format=format,
-            workers=workers,
-            progress=show,
+            workers=4 if workers is None else workers,
+            progress=progress,
         )
+
+    def _stream_file(self, file: str | os.PathLike[str], on_bytes: Any) -> Path:
+        """The R form of :meth:`download`: the ZIP archive (an instance: its DICOM file)."""
+        return self._stream_zip(file, on_bytes)
+
+    def _stream_zip(self, file: str | os.PathLike[str], on_bytes: Any) -> Path:
+        return self._client.stream(self._path("archive"), file, on_bytes=on_bytes)
 
     def _get_nifti(self, compress: bool) -> bytes:
         self._client.capabilities.require_plugin("neuro", f"NIfTI export of {self!r}")
@@ -569,22 +596,14 @@ class Resource(ServerHandle):
 
     # -- anonymize / modify ---------------------------------------------------
 
-    @document_options
+    @modification_options("anonymize", r_positional=True)
     def anonymize(
         self: R,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
+        change: Modification,
         *,
-        force: bool = False,
-        keep_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-        dicom_version: str | None = None,
-        timeout: float | None = None,
+        wait: float | None = None,
         progress: bool | None = None,
+        timeout: float | None = None,
     ) -> R:
         """Anonymize the resource on the server and return the new, anonymous resource.
 
@@ -592,19 +611,22 @@ class Resource(ServerHandle):
         fails on an HTTP read timeout (see :meth:`anonymize_as_job`). An
         :class:`Instance` is the exception: Orthanc answers with the new
         file, which is stored with ``POST /instances`` (``priority``,
-        ``permissive``, ``timeout`` and ``progress`` then do not apply; for
+        ``permissive``, ``wait`` and ``progress`` then do not apply; for
         the bytes alone, see :meth:`Instance.anonymized_bytes`).
+
+        ``remove, replace, keep`` may be given by position, in the R
+        package's order; the other options are keyword-only.
 
         Parameters
         ----------
-        {anonymize_options}
-        keep_source : bool
-            Keep the original resource (default). ``False`` deletes it once
-            the copy is stored.
-        timeout : float, optional
-            Seconds to wait for the job; ``None`` waits until it ends.
+        {options}
+        wait : float, optional
+            Seconds to wait for the job at most; ``None`` waits until it ends.
         progress : bool, optional
             Show a progress bar while waiting.
+        timeout : float, optional
+            Deprecated name of ``wait`` (``timeout`` is the HTTP timeout of
+            the client); warns.
 
         Returns
         -------
@@ -616,36 +638,11 @@ class Resource(ServerHandle):
         JobFailed
             With Orthanc's error description and details.
         """
-        change = Modification(
-            "anonymize",
-            remove,
-            replace,
-            keep,
-            force=force,
-            keep_private_tags=keep_private_tags,
-            keep_source=keep_source,
-            priority=priority,
-            permissive=permissive,
-            private_creator=private_creator,
-            dicom_version=dicom_version,
-        )
-        return self.apply_modification(change, timeout=timeout, progress=progress)
+        wait = renamed_keyword("timeout", timeout, "wait", wait, stacklevel=4)
+        return self.apply_modification(change, wait=wait, progress=progress)
 
-    @document_options
-    def anonymize_as_job(
-        self,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        keep_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-        dicom_version: str | None = None,
-    ) -> Job:
+    @modification_options("anonymize", r_positional=True)
+    def anonymize_as_job(self, change: Modification) -> Job:
         """Start anonymizing the resource as an Orthanc job and return the :class:`Job`.
 
         When the job succeeds, ``job.content["ID"]`` is the new resource's
@@ -655,41 +652,18 @@ class Resource(ServerHandle):
 
         Parameters
         ----------
-        {anonymize_options}
-        keep_source : bool
-            Keep the original (default); ``False`` deletes it once the job succeeded.
+        {options}
         """
-        return self.start_modification_job(
-            Modification(
-                "anonymize",
-                remove,
-                replace,
-                keep,
-                force=force,
-                keep_private_tags=keep_private_tags,
-                keep_source=keep_source,
-                priority=priority,
-                permissive=permissive,
-                private_creator=private_creator,
-                dicom_version=dicom_version,
-            )
-        )
+        return self.start_modification_job(change)
 
-    @document_options
+    @modification_options("modify", r_positional=True)
     def modify(
         self: R,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
+        change: Modification,
         *,
-        force: bool = False,
-        remove_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-        timeout: float | None = None,
+        wait: float | None = None,
         progress: bool | None = None,
+        timeout: float | None = None,
     ) -> R:
         """Modify tags of the resource on the server and return the modified resource.
 
@@ -698,82 +672,43 @@ class Resource(ServerHandle):
         and waits for it (see :meth:`modify_as_job`); an :class:`Instance`
         is modified as in :meth:`anonymize` (the new file is stored; with
         ``keep_source=False`` the original is deleted only when the copy
-        has another ID).
+        has another ID). ``remove, replace, keep`` may be given by
+        position, in the R package's order; the other options are
+        keyword-only.
 
         Parameters
         ----------
-        {modify_options}
-        keep_source : bool
-            Keep the original (default); ``False`` deletes it once the copy is stored.
-        timeout : float, optional
-            Seconds to wait for the job; ``None`` waits until it ends.
-        progress : bool, optional
-            Show a progress bar while waiting.
+        {options}
+        wait, progress, timeout
+            As in :meth:`anonymize`.
 
         Returns
         -------
         Resource of the same level
             The modified resource (a new one unless its UID was kept).
         """
-        change = Modification(
-            "modify",
-            remove,
-            replace,
-            keep,
-            force=force,
-            remove_private_tags=remove_private_tags,
-            keep_source=keep_source,
-            priority=priority,
-            permissive=permissive,
-            private_creator=private_creator,
-        )
-        return self.apply_modification(change, timeout=timeout, progress=progress)
+        wait = renamed_keyword("timeout", timeout, "wait", wait, stacklevel=4)
+        return self.apply_modification(change, wait=wait, progress=progress)
 
-    @document_options
-    def modify_as_job(
-        self,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        remove_private_tags: bool = False,
-        keep_source: bool = True,
-        priority: int = 0,
-        permissive: bool = False,
-        private_creator: str | None = None,
-    ) -> Job:
+    @modification_options("modify", r_positional=True)
+    def modify_as_job(self, change: Modification) -> Job:
         """Start modifying the resource as an Orthanc job and return the :class:`Job`.
 
         As :meth:`anonymize_as_job` (``/tools/bulk-modify`` for an :class:`Instance`).
 
         Parameters
         ----------
-        {modify_options}
-        keep_source : bool
-            Keep the original (default); ``False`` deletes it once the job succeeded.
+        {options}
         """
-        return self.start_modification_job(
-            Modification(
-                "modify",
-                remove,
-                replace,
-                keep,
-                force=force,
-                remove_private_tags=remove_private_tags,
-                keep_source=keep_source,
-                priority=priority,
-                permissive=permissive,
-                private_creator=private_creator,
-            )
-        )
+        return self.start_modification_job(change)
 
     def apply_modification(
         self: R,
         change: Modification,
         *,
-        timeout: float | None = None,
+        wait: float | None = None,
         progress: bool | None = None,
+        timeout: float | None = None,
     ) -> R:
         """Run an anonymize or modify request and return the resource it made.
 
@@ -785,17 +720,25 @@ class Resource(ServerHandle):
         ----------
         change : Modification
             The request.
-        timeout : float, optional
-            Seconds to wait for the job; ``None`` waits until it ends.
-        progress : bool, optional
-            Show a progress bar while waiting.
+        wait, progress, timeout
+            As in :meth:`anonymize`.
 
         Returns
         -------
         Resource of the same level
             The new (or, with kept UIDs, the same) resource.
+
+        Raises
+        ------
+        JobFailed
+            When the job failed.
+        JobLost
+            When the job dropped out of Orthanc's job history before its end
+            was seen and its copy cannot be told for sure: none, several, or
+            one that holds fewer instances than the original.
         """
-        return type(self)(self._modified_copy_id(change, timeout, progress), self._client)
+        wait = renamed_keyword("timeout", timeout, "wait", wait)
+        return type(self)(self._modified_copy_id(change, wait, progress), self._client)
 
     def start_modification_job(self, change: Modification) -> Job:
         """Start an anonymize or modify request as an Orthanc job and return the :class:`Job`.
@@ -809,13 +752,22 @@ class Resource(ServerHandle):
         return Job(str(answer["ID"]), self._client)
 
     def _modified_copy_id(
-        self, change: Modification, timeout: float | None, progress: bool | None
+        self, change: Modification, wait: float | None, progress: bool | None
     ) -> str:
-        """Make the anonymized or modified copy; return its Orthanc ID."""
+        """Make the anonymized or modified copy; return its Orthanc ID.
+
+        The server's change log position is read first: if the job drops
+        out of Orthanc's job history before its end is seen, its copy is
+        found from there (:meth:`_copy_of_lost_job`).
+        """
+        since = last_change(self._client)
         job = self.start_modification_job(change)
-        content = job.wait_until_completion(
-            timeout=timeout, progress=progress, desc=f"{self.level} {change.noun}"
-        )
+        try:
+            content = job.wait_until_completion(
+                wait=wait, progress=progress, desc=f"{self.level} {change.noun}"
+            )
+        except JobLost as lost:
+            return self._copy_of_lost_job(change, lost, since)
         new_id = content.get("ID")
         if not new_id:
             raise OrthancError(
@@ -824,6 +776,32 @@ class Resource(ServerHandle):
                 f"ModifiedFrom/AnonymizedFrom = {self._id}."
             )
         return str(new_id)
+
+    def _copy_of_lost_job(self, change: Modification, lost: JobLost, since: int) -> str:
+        """The copy a job made, found without the job: exactly one, and complete."""
+        copies = copies_made_since(self._client, self.level, self._id, change.operation, since)
+        gone = (
+            f"The {change.noun} job {lost.job_id} of {self!r} dropped out of Orthanc's job "
+            "history (JobsHistorySize) before its end was seen"
+        )
+        if len(copies) != 1:
+            found = ", ".join(copies) if copies else "none"
+            raise JobLost(
+                lost.job_id,
+                f"{gone}, and the {self.level}s {change.participle} from it since it started "
+                f"are not exactly one ({found}): its outcome is unknown. Check the server; "
+                "raise JobsHistorySize or use fewer workers.",
+            ) from lost
+        copy = copies[0]
+        expected = instance_count(self._client, self.level, self._id)
+        stored = instance_count(self._client, self.level, copy)
+        if stored != expected:
+            raise JobLost(
+                lost.job_id,
+                f"{gone}; its copy {copy} holds {stored} instance(s) instead of {expected}: "
+                "it may have failed half-way. Check the copy on the server.",
+            ) from lost
+        return copy
 
 
 def _format(simplify: bool | None, short: bool) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,7 @@ from ..client.errors import OrthancError
 from ..dicom_tags import tag_info
 from .base import Resource, main_tag_property
 from .job import Job
-from .modification import Modification
+from .modification import Modification, modification_options
 
 if TYPE_CHECKING:
     import pydicom
@@ -182,19 +182,15 @@ class Instance(Resource):
         data = self._client.POST("/tools/create-archive", json={"Resources": [self._id]})
         return bytes(data)
 
-    def download(
-        self, file: str | os.PathLike[str], *, progress: bool | None = None, **_: Any
-    ) -> Path:
-        """Stream the DICOM file to ``file`` (written under a temporary name, then renamed).
+    def _stream_file(self, file: str | os.PathLike[str], on_bytes: Any) -> Path:
+        """The R form of :meth:`download`: the DICOM file itself."""
+        return self._client.stream(self._path("file"), file, on_bytes=on_bytes)
 
-        Parameters
-        ----------
-        file : path-like
-            The file to write; parent folders are created.
-        progress : bool, optional
-            Accepted for symmetry with the other levels; a single file shows no bar.
-        """
-        return self._client.stream(self._path("file"), file)
+    def _stream_zip(self, file: str | os.PathLike[str], on_bytes: Any) -> Path:
+        body = {"Resources": [self._id]}
+        return self._client.stream(
+            "/tools/create-archive", file, method="POST", json=body, on_bytes=on_bytes
+        )
 
     def get_nifti(self, compress: bool = False) -> bytes:
         """The instance as NIfTI, in memory (needs Orthanc's ``neuro`` plugin)."""
@@ -206,56 +202,24 @@ class Instance(Resource):
 
     # -- anonymize / modify ------------------------------------------------------
 
-    def anonymized_bytes(
-        self,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        keep_private_tags: bool = False,
-        private_creator: str | None = None,
-        dicom_version: str | None = None,
-    ) -> bytes:
+    @modification_options("anonymize", r_positional=True, stored=False)
+    def anonymized_bytes(self, change: Modification) -> bytes:
         """An anonymized copy of the file, as DICOM bytes; nothing is stored.
 
-        Parameters as in :meth:`Resource.anonymize`.
+        Parameters
+        ----------
+        {options}
         """
-        change = Modification(
-            "anonymize",
-            remove,
-            replace,
-            keep,
-            force=force,
-            keep_private_tags=keep_private_tags,
-            private_creator=private_creator,
-            dicom_version=dicom_version,
-        )
         return self._changed_bytes(change)
 
-    def modified_bytes(
-        self,
-        remove: Sequence[str] | None = None,
-        replace: Mapping[str, Any] | None = None,
-        keep: Sequence[str] | None = None,
-        *,
-        force: bool = False,
-        remove_private_tags: bool = False,
-        private_creator: str | None = None,
-    ) -> bytes:
+    @modification_options("modify", r_positional=True, stored=False)
+    def modified_bytes(self, change: Modification) -> bytes:
         """A modified copy of the file, as DICOM bytes; nothing is stored.
 
-        Parameters as in :meth:`Resource.modify`.
+        Parameters
+        ----------
+        {options}
         """
-        change = Modification(
-            "modify",
-            remove,
-            replace,
-            keep,
-            force=force,
-            remove_private_tags=remove_private_tags,
-            private_creator=private_creator,
-        )
         return self._changed_bytes(change)
 
     def start_modification_job(self, change: Modification) -> Job:
@@ -273,7 +237,7 @@ class Instance(Resource):
         return bytes(self._client.POST(self._path(change.operation), json=body))
 
     def _modified_copy_id(
-        self, change: Modification, timeout: float | None, progress: bool | None
+        self, change: Modification, wait: float | None, progress: bool | None
     ) -> str:
         """Store the bytes Orthanc answers with; drop the original after, if asked.
 

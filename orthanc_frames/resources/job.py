@@ -7,6 +7,7 @@ import enum
 import time
 from typing import TYPE_CHECKING, Any
 
+from .._deprecation import renamed_keyword
 from .._html import html_card
 from .._progress import progress_bar
 from ..client import route
@@ -17,7 +18,7 @@ from ._handle import ServerHandle
 if TYPE_CHECKING:
     from ..client import Orthanc
 
-__all__ = ["Job", "JobError", "JobFailed", "JobState", "JobTimeout"]
+__all__ = ["Job", "JobError", "JobFailed", "JobLost", "JobState", "JobTimeout"]
 
 _FIRST_POLL_SECONDS = 0.05
 _MAX_POLL_SECONDS = 1.0
@@ -113,6 +114,26 @@ class JobFailed(OrthancError):
 
 class JobTimeout(Timeout):
     """A job did not end within the time given to :meth:`Job.wait_until_completion`."""
+
+
+class JobLost(OrthancError):
+    """The server no longer knows a job whose end was not seen.
+
+    Orthanc keeps only the last ``JobsHistorySize`` finished jobs (10 by
+    default): with many jobs at once, a job can end and drop out of the
+    history before it is read again. Its outcome is then unknown from the
+    job itself; :meth:`Resource.anonymize` and :meth:`Resource.modify`
+    look for the copy it made instead.
+
+    Attributes
+    ----------
+    job_id : str
+        The Orthanc ID of the job.
+    """
+
+    def __init__(self, job_id: str, message: str) -> None:
+        self.job_id = job_id
+        super().__init__(message)
 
 
 class Job(ServerHandle):
@@ -249,10 +270,11 @@ class Job(ServerHandle):
         self,
         interval: float | None = None,
         *,
-        timeout: float | None = None,
+        wait: float | None = None,
         progress: bool | None = None,
         poll: float | None = None,
         desc: str = "",
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Wait until the job ends; return its content on success.
 
@@ -261,7 +283,7 @@ class Job(ServerHandle):
         interval : float, optional
             Seconds between two reads of the job's state, as the R package's
             ``wait_until_completion(interval = 2L)``; the same as ``poll``.
-        timeout : float, optional
+        wait : float, optional
             Seconds to wait at most; ``None`` waits until the job ends.
         progress : bool, optional
             Show a progress bar of the job's percent done (default: in
@@ -272,6 +294,9 @@ class Job(ServerHandle):
             ones cost few requests.
         desc : str
             Label of the progress bar (default: the job's type).
+        timeout : float, optional
+            Deprecated name of ``wait`` (``timeout`` is the client's HTTP
+            timeout); warns.
 
         Returns
         -------
@@ -280,7 +305,7 @@ class Job(ServerHandle):
 
         Notes
         -----
-        A paused job is waited for until someone resumes it (or ``timeout``).
+        A paused job is waited for until someone resumes it (or ``wait`` passes).
 
         Raises
         ------
@@ -288,12 +313,13 @@ class Job(ServerHandle):
             When the job ends in Failure (also after :meth:`cancel`), with
             Orthanc's error code, description and details.
         JobTimeout
-            When ``timeout`` passes first; the job keeps running on the server.
-        OrthancError
+            When ``wait`` passes first; the job keeps running on the server.
+        JobLost
             When the server does not know the job (any more): a finished job
             drops out of Orthanc's history once ``JobsHistorySize`` newer
             ones have ended.
         """
+        wait = renamed_keyword("timeout", timeout, "wait", wait)
         if interval is not None and poll is not None and interval != poll:
             raise ValueError(
                 f"interval={interval!r} and poll={poll!r} name the same thing: give one."
@@ -303,7 +329,7 @@ class Job(ServerHandle):
             raise TypeError(f"interval must be a number of seconds, not {poll!r}.")
         if poll is not None and poll < 0:
             raise ValueError(f"interval must be 0 or more seconds, not {poll!r}.")
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if wait is None else time.monotonic() + wait
         delay = _FIRST_POLL_SECONDS if poll is None else poll
         info = self._information_while_waiting(desc)
         with progress_bar(100, desc=desc or str(info.get("Type", "job")), enabled=progress) as bar:
@@ -322,7 +348,7 @@ class Job(ServerHandle):
                 if deadline is not None and time.monotonic() >= deadline:
                     raise JobTimeout(
                         f"Orthanc job {self._id} ({info.get('Type')}) is still {state.value} "
-                        f"at {done}% after {timeout} s; it keeps running on the server. "
+                        f"at {done}% after {wait} s; it keeps running on the server. "
                         "Wait again, or cancel it with .cancel()."
                     )
                 pause = delay
@@ -338,11 +364,12 @@ class Job(ServerHandle):
             return self.get_information()
         except NotFound:
             what = f" ({desc})" if desc else ""
-            raise OrthancError(
+            raise JobLost(
+                self._id,
                 f"Orthanc job {self._id}{what} is not known to the server: its end was not "
                 "seen before it dropped out of Orthanc's job history (the server keeps only "
                 "JobsHistorySize finished jobs), or the ID is wrong. Check the server for the "
-                "result, or raise JobsHistorySize / run fewer jobs at once."
+                "result, or raise JobsHistorySize / run fewer jobs at once.",
             ) from None
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
+from .._deprecation import renamed_keyword
 from .._html import html_card
 from ..client import route
 from ..client.errors import HTTPError, NotFound
@@ -164,8 +165,9 @@ class QueryAnswers(Sequence[dict[str, Any]]):
         *,
         method: str | None = None,
         asynchronous: bool = False,
-        timeout: float | None = None,
+        dicom_timeout: float | None = None,
         permissive: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any] | Job:
         """Retrieve every answer (``/queries/{id}/retrieve``).
 
@@ -179,8 +181,9 @@ class QueryAnswers(Sequence[dict[str, Any]]):
         asynchronous : bool
             Return a :class:`~orthanc_frames.resources.job.Job` at once
             instead of waiting.
-        timeout : float, optional
-            DICOM timeout of the operation, in seconds.
+        dicom_timeout : float, optional
+            DICOM timeout of the association, in seconds (``timeout=``, its old
+            name, still works and warns).
         permissive : bool
             Go on after a failed sub-operation.
 
@@ -194,8 +197,7 @@ class QueryAnswers(Sequence[dict[str, Any]]):
             body["TargetAet"] = target_aet
         if method is not None:
             body["RetrieveMethod"] = _retrieve_method(method)
-        if timeout is not None:
-            body["Timeout"] = timeout
+        _set_dicom_timeout(body, dicom_timeout, timeout)
         client = self.modality.client
         return _run(client, route("queries", self.query_id, "retrieve"), body, asynchronous)
 
@@ -296,16 +298,25 @@ class Modality(_Remote):
         """The server's configuration of this modality (AET, host, port, permissions)."""
         return dict(self.client.GET(self._route("configuration")))
 
-    def echo(self, timeout: float | None = None, check_find: bool | None = None) -> EchoResult:
+    def echo(
+        self,
+        dicom_timeout: float | None = None,
+        check_find: bool | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> EchoResult:
         """C-ECHO: check that the modality answers.
 
         Parameters
         ----------
-        timeout : float, optional
-            Seconds to wait for the association.
+        dicom_timeout : float, optional
+            DICOM timeout of the association, in seconds.
         check_find : bool, optional
             Also issue a dummy C-FIND, to check that the modality accepts
             queries from this server (default: the server's configuration).
+        timeout : float, optional
+            Deprecated name of ``dicom_timeout`` (``timeout`` is the client's
+            HTTP timeout); warns.
 
         Returns
         -------
@@ -314,8 +325,7 @@ class Modality(_Remote):
             Errors reaching the Orthanc server itself are raised, not returned.
         """
         body: dict[str, Any] = {}
-        if timeout is not None:
-            body["Timeout"] = timeout
+        _set_dicom_timeout(body, dicom_timeout, timeout)
         if check_find is not None:
             body["CheckFind"] = check_find
         try:
@@ -330,6 +340,7 @@ class Modality(_Remote):
         query: Mapping[str, Any] | None = None,
         *,
         normalize: bool = True,
+        dicom_timeout: float | None = None,
         timeout: float | None = None,
     ) -> Any:
         """C-FIND: ask the modality which resources match a query.
@@ -355,8 +366,9 @@ class Modality(_Remote):
             that tag. Not with the R form.
         normalize : bool
             Let Orthanc drop tags that do not belong to ``level``.
-        timeout : float, optional
-            DICOM timeout in seconds.
+        dicom_timeout : float, optional
+            DICOM timeout of the association, in seconds (``timeout=``, its old
+            name, still works and warns).
 
         Returns
         -------
@@ -390,8 +402,7 @@ class Modality(_Remote):
             "Query": dict(query),
             "Normalize": normalize,
         }
-        if timeout is not None:
-            body["Timeout"] = timeout
+        _set_dicom_timeout(body, dicom_timeout, timeout)
         started = self.client.POST(self._route("query"), json=body)
         return self.get_query_answers(started["ID"], level=body["Level"])
 
@@ -436,8 +447,9 @@ class Modality(_Remote):
         target_aet: str | None = None,
         *,
         asynchronous: bool = False,
-        timeout: float | None = None,
+        dicom_timeout: float | None = None,
         permissive: bool = False,
+        timeout: float | None = None,
     ) -> Any:
         """C-MOVE: have the modality send resources to ``target_aet``.
 
@@ -465,8 +477,9 @@ class Modality(_Remote):
             Orthanc (a retrieve).
         asynchronous : bool
             Return a :class:`~orthanc_frames.resources.job.Job` at once.
-        timeout : float, optional
-            DICOM timeout in seconds.
+        dicom_timeout : float, optional
+            DICOM timeout of the association, in seconds (``timeout=``, its old
+            name, still works and warns).
         permissive : bool
             Go on after a failed sub-operation.
 
@@ -494,15 +507,16 @@ class Modality(_Remote):
                 f"move({level!r}) needs the resources to move: move(level, resources, "
                 "target_aet), or the R form move(query_id, cmove_data) with a query ID."
             )
+        dicom_timeout = renamed_keyword("timeout", timeout, "dicom_timeout", dicom_timeout)
         if isinstance(resources, QueryAnswers):
             return resources.retrieve(
                 target_aet,
                 method="move",
                 asynchronous=asynchronous,
-                timeout=timeout,
+                dicom_timeout=dicom_timeout,
                 permissive=permissive,
             )
-        body = self._retrieve_body(level, resources, timeout, permissive)
+        body = self._retrieve_body(level, resources, dicom_timeout, permissive)
         if target_aet is not None:
             body["TargetAet"] = target_aet
         return _run(self.client, self._route("move"), body, asynchronous)
@@ -513,22 +527,24 @@ class Modality(_Remote):
         resources: Mapping[str, Any] | Iterable[Mapping[str, Any]],
         *,
         asynchronous: bool = False,
-        timeout: float | None = None,
+        dicom_timeout: float | None = None,
         permissive: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any] | Job:
         """C-GET: fetch resources from the modality into this server.
 
         Parameters as in :meth:`move` (no target: the data comes here);
         the identifying tags may not hold wildcards.
         """
-        body = self._retrieve_body(level, resources, timeout, permissive)
+        dicom_timeout = renamed_keyword("timeout", timeout, "dicom_timeout", dicom_timeout)
+        body = self._retrieve_body(level, resources, dicom_timeout, permissive)
         return _run(self.client, self._route("get"), body, asynchronous)
 
     @staticmethod
     def _retrieve_body(
         level: str,
         resources: Mapping[str, Any] | Iterable[Mapping[str, Any]],
-        timeout: float | None,
+        dicom_timeout: float | None,
         permissive: bool,
     ) -> dict[str, Any]:
         items = [resources] if isinstance(resources, Mapping) else list(resources)
@@ -539,8 +555,8 @@ class Modality(_Remote):
             "Resources": [dict(item) for item in items],
             "Permissive": permissive,
         }
-        if timeout is not None:
-            body["Timeout"] = timeout
+        if dicom_timeout is not None:
+            body["Timeout"] = dicom_timeout
         return body
 
     def store(
@@ -548,9 +564,10 @@ class Modality(_Remote):
         resources: Any,
         *,
         asynchronous: bool = False,
-        timeout: float | None = None,
+        dicom_timeout: float | None = None,
         permissive: bool = False,
         storage_commitment: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any] | Job:
         """C-STORE: send resources of this server to the modality.
 
@@ -560,8 +577,9 @@ class Modality(_Remote):
             Orthanc IDs (any level) or objects with an ``.id``.
         asynchronous : bool
             Return a :class:`~orthanc_frames.resources.job.Job` at once.
-        timeout : float, optional
-            DICOM timeout in seconds.
+        dicom_timeout : float, optional
+            DICOM timeout of the association, in seconds (``timeout=``, its old
+            name, still works and warns).
         permissive : bool
             Go on after an instance failed.
         storage_commitment : bool
@@ -574,8 +592,7 @@ class Modality(_Remote):
             or the job.
         """
         body: dict[str, Any] = {"Permissive": permissive, "StorageCommitment": storage_commitment}
-        if timeout is not None:
-            body["Timeout"] = timeout
+        _set_dicom_timeout(body, dicom_timeout, timeout)
         return self._store(resources, body, asynchronous)
 
 
@@ -642,6 +659,15 @@ class Peer(_Remote):
         if transcode is not None:
             body["Transcode"] = transcode
         return self._store(resources, body, asynchronous)
+
+
+def _set_dicom_timeout(
+    body: dict[str, Any], dicom_timeout: float | None, timeout: float | None
+) -> None:
+    """Orthanc's ``Timeout`` of a DICOM association, from ``dicom_timeout`` (or the old ``timeout``)."""
+    value = renamed_keyword("timeout", timeout, "dicom_timeout", dicom_timeout, stacklevel=4)
+    if value is not None:
+        body["Timeout"] = value
 
 
 def list_modalities(client: Orthanc) -> list[Modality]:

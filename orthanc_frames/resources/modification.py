@@ -1,13 +1,17 @@
 """What an anonymize or modify request asks of Orthanc, built in one place.
 
 Every way to anonymize or modify (a resource, an instance's bytes, a job,
-a bulk action on a frame) describes the request as one
-:class:`Modification` and sends :meth:`Modification.body`. The documentation
-of the shared options is written once too (:func:`document_options`).
+a bulk action on a frame) takes the same options, declared once by
+:func:`modification_options`, which builds the one :class:`Modification`
+the function then sends (:meth:`Modification.body`). The documentation of
+the options is written once too (:func:`options_doc`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -17,10 +21,16 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 if TYPE_CHECKING:
     from .base import Resource
 
-__all__ = ["IDENTIFYING_TAG", "Modification", "document_options"]
+__all__ = [
+    "IDENTIFYING_TAG",
+    "Modification",
+    "modification_options",
+    "option_names",
+    "options_doc",
+]
 
 Operation = Literal["anonymize", "modify"]
-F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 IDENTIFYING_TAG = {
     "patient": "PatientID",
@@ -30,60 +40,187 @@ IDENTIFYING_TAG = {
 }
 """The tag that names a resource at each level: replacing it makes a new resource."""
 
-_OPTIONS_DOC = {
-    "anonymize": """\
+_OPERATIONS = ("anonymize", "modify")
+
+# One numpydoc entry per option, and the operation it belongs to (None: both).
+_OPTION_DOCS: dict[str, tuple[str | None, str]] = {
+    "remove": (
+        None,
+        """\
 remove : sequence of str, optional
-    Tags to remove (keywords or ``gggg,eeee``) beyond Orthanc's anonymization profile.
+    Tags to remove (keywords or ``gggg,eeee``){beyond}.""",
+    ),
+    "replace": (
+        None,
+        """\
 replace : mapping, optional
-    Tag (keyword or ``"gggg,eeee"``) to new value, e.g. ``{"PatientName": "Anon"}``.
+    Tag (keyword or ``"gggg,eeee"``) to new value, e.g. ``{{"PatientName": "Anon"}}``.
+    In a modification, replacing the identifying tag of the level
+    (``PatientID``, a UID) needs ``force``.""",
+    ),
+    "keep": (
+        None,
+        """\
 keep : sequence of str, optional
-    Tags to leave unchanged.
+    Tags to leave unchanged (in a modification: the UIDs to keep, e.g.
+    ``["SeriesInstanceUID"]``, which needs ``force``).""",
+    ),
+    "force": (
+        None,
+        """\
 force : bool
-    Allow changing identifying tags (``PatientID``, UIDs): Orthanc's ``Force``.
+    Allow changing identifying tags (``PatientID``, UIDs): Orthanc's ``Force``.""",
+    ),
+    "keep_private_tags": (
+        "anonymize",
+        """\
 keep_private_tags : bool
-    Keep private tags (removed by default).
+    Keep private tags (removed by default).""",
+    ),
+    "remove_private_tags": (
+        "modify",
+        """\
+remove_private_tags : bool
+    Remove private tags (kept by default).""",
+    ),
+    "keep_source": (
+        None,
+        """\
+keep_source : bool
+    Keep the original (default). ``False`` deletes it once its copy is
+    stored; bulk actions first check that the copy holds as many instances
+    as the original and otherwise keep the original (the row fails). A copy
+    with the original's own ID (UIDs kept) never causes a deletion.""",
+    ),
+    "priority": (
+        None,
+        """\
 priority : int
-    Priority of the Orthanc job (higher runs first).
+    Priority of the Orthanc job (higher runs first).""",
+    ),
+    "permissive": (
+        None,
+        """\
 permissive : bool
-    Let the job go on when single instances fail (Orthanc's ``Permissive``).
+    Let the job go on when single instances fail (Orthanc's ``Permissive``).""",
+    ),
+    "private_creator": (
+        None,
+        """\
 private_creator : str, optional
-    Private creator for private tags in ``replace``.
+    Private creator for private tags in ``replace``.""",
+    ),
+    "dicom_version": (
+        "anonymize",
+        """\
 dicom_version : str, optional
     Version of the DICOM de-identification profile, e.g. ``"2023b"``
     (Orthanc's default when ``None``).""",
-    "modify": """\
-remove : sequence of str, optional
-    Tags to remove (keywords or ``gggg,eeee``).
-replace : mapping, optional
-    Tag to new value, e.g. ``{"StudyDescription": "Baseline"}``. Replacing
-    the identifying tag of the level (``PatientID``, a UID) needs ``force``.
-keep : sequence of str, optional
-    UIDs to keep, e.g. ``["SeriesInstanceUID"]``; needs ``force``.
-force : bool
-    Allow changing identifying tags (``PatientID``, UIDs): Orthanc's ``Force``.
-remove_private_tags : bool
-    Remove private tags (kept by default).
-priority : int
-    Priority of the Orthanc job (higher runs first).
-permissive : bool
-    Let the job go on when single instances fail (Orthanc's ``Permissive``).
-private_creator : str, optional
-    Private creator for private tags in ``replace``.""",
+    ),
 }
-_PLACEHOLDER = re.compile(r"^([ \t]*)\{(anonymize|modify)_options\}[ \t]*$", re.MULTILINE)
+_R_POSITIONAL = ("remove", "replace", "keep")
+"""The options the R package takes by position, in its order."""
+_STORED_ONLY = ("keep_source", "priority", "permissive")
+"""Options that mean nothing when only the changed bytes are returned."""
+_PLACEHOLDER = re.compile(r"^([ \t]*)\{options\}[ \t]*$", re.MULTILINE)
 
 
-def document_options(function: F) -> F:
-    """Put the shared documentation of the anonymize / modify options into a docstring.
+def option_names(operation: Operation, *, stored: bool = True) -> tuple[str, ...]:
+    """The names of the options of ``operation``, in their one order.
 
-    A line ``{anonymize_options}`` or ``{modify_options}`` of the docstring
-    is replaced by the numpydoc entries of those options, at its indentation.
+    Parameters
+    ----------
+    operation : {"anonymize", "modify"}
+        Which operation.
+    stored : bool
+        ``False`` leaves out what only applies to a copy stored by a job
+        (``keep_source``, ``priority``, ``permissive``).
+
+    Examples
+    --------
+    >>> option_names("modify", stored=False)
+    ('remove', 'replace', 'keep', 'force', 'remove_private_tags', 'private_creator')
     """
-    if function.__doc__:
-        function.__doc__ = _PLACEHOLDER.sub(
-            lambda match: textwrap.indent(_OPTIONS_DOC[match[2]], match[1]), function.__doc__
+    return tuple(
+        name
+        for name, (only, _) in _OPTION_DOCS.items()
+        if only in (None, operation) and (stored or name not in _STORED_ONLY)
+    )
+
+
+def options_doc(operation: Operation, *, stored: bool = True) -> str:
+    """The numpydoc ``Parameters`` entries of the options of ``operation``."""
+    beyond = " beyond Orthanc's anonymization profile" if operation == "anonymize" else ""
+    return "\n".join(
+        _OPTION_DOCS[name][1].format(beyond=beyond)
+        for name in option_names(operation, stored=stored)
+    )
+
+
+def modification_options(
+    operation: Operation, *, r_positional: bool = False, stored: bool = True
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Give a function the anonymize or modify options and build its :class:`Modification`.
+
+    The one place where the options become parameters and a request. The
+    decorated function declares a parameter ``change`` where the options
+    go; its callers pass the options (``remove=``, ``replace=``,
+    ``force=``...) and the function receives ``change``, the
+    :class:`Modification` they describe. ``help()`` and
+    :func:`inspect.signature` show the options as parameters, and a line
+    ``{options}`` of the docstring becomes their numpydoc entries.
+
+    Parameters
+    ----------
+    operation : {"anonymize", "modify"}
+        Which options.
+    r_positional : bool
+        ``remove, replace, keep`` may also be given by position, in the R
+        package's order (the resource methods); the other options are
+        keyword-only. Otherwise every option is keyword-only.
+    stored : bool
+        ``False`` for the changed bytes only (no job, nothing stored):
+        ``keep_source``, ``priority`` and ``permissive`` are left out.
+    """
+    if operation not in _OPERATIONS:
+        raise ValueError(f"operation must be 'anonymize' or 'modify', not {operation!r}.")
+    names = option_names(operation, stored=stored)
+    fields = {field.name: field for field in dataclasses.fields(Modification)}
+
+    def parameter(name: str) -> inspect.Parameter:
+        positional = r_positional and name in _R_POSITIONAL
+        kind = (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD
+            if positional
+            else inspect.Parameter.KEYWORD_ONLY
         )
-    return function
+        return inspect.Parameter(
+            name, kind, default=fields[name].default, annotation=fields[name].type
+        )
+
+    def decorate(function: Callable[..., T]) -> Callable[..., T]:
+        signature = inspect.signature(function)
+        own = list(signature.parameters.values())
+        at = [p.name for p in own].index("change")
+        options = sorted((parameter(name) for name in names), key=lambda p: p.kind)
+        public = signature.replace(parameters=[*own[:at], *options, *own[at + 1 :]])
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            arguments = public.bind(*args, **kwargs).arguments
+            chosen = {name: arguments.pop(name) for name in names if name in arguments}
+            arguments["change"] = Modification(operation, **chosen)
+            return function(**arguments)
+
+        wrapper.__signature__ = public  # type: ignore[attr-defined]
+        if function.__doc__:
+            wrapper.__doc__ = _PLACEHOLDER.sub(
+                lambda match: textwrap.indent(options_doc(operation, stored=stored), match[1]),
+                function.__doc__,
+            )
+        return wrapper
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -118,7 +255,7 @@ class Modification:
     dicom_version: str | None = None
 
     def __post_init__(self) -> None:
-        if self.operation not in _OPTIONS_DOC:
+        if self.operation not in _OPERATIONS:
             raise ValueError(f"operation must be 'anonymize' or 'modify', not {self.operation!r}.")
         if isinstance(self.remove, str) or isinstance(self.keep, str):
             raise TypeError("remove and keep are lists of tags, e.g. remove=['PatientName'].")

@@ -159,6 +159,14 @@ class Series(ParentResource):
         return self._download_nifti(path, compress)
 
     def remove_empty_instances(self) -> None:
-        """Drop filtered-out instances from the locked children (kept for the seed's API)."""
-        if self._children is not None:
-            self._children = [child for child in self._children if child is not None]
+        """The R package's ``remove_empty_instances``: the rule of ``remove_empty_*``, one level down.
+
+        ``remove_empty_studies`` and ``remove_empty_series`` drop, from the
+        locked children, those left with no children of their own (after
+        :func:`orthanc_frames.find_and_filter_patients` or
+        :meth:`set_child_resources`). An instance is a file and has no
+        children: it is never empty, so every locked instance stays. The
+        instances an ``instance_filter`` refused are not in the list to
+        begin with. The call is kept so that R code runs unchanged.
+        """
+        self._remove_empty_children()

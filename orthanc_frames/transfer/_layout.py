@@ -40,7 +40,6 @@ __all__ = [
     "layout_rows",
     "name_components",
     "normalize_level",
-    "selected_resources",
 ]
 
 IDENTIFIER_TAGS = {
@@ -63,8 +62,6 @@ _PLURALS = {"patients": "patient", "studies": "study", "series": "series", "inst
 _ROUTES = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
 IDENTIFIER_CHUNK = 200
 """Identifiers per ``/tools/find`` filter (keeps the server's SQL small)."""
-BULK_CHUNK = 500
-"""Resources per ``/tools/bulk-content`` request."""
 
 
 def normalize_level(level: str) -> str:
@@ -137,36 +134,6 @@ class LayoutRow:
     file_size: int | None = None
 
 
-def selected_resources(
-    client: Any, level: str, ids: Sequence[str]
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Read the selected resources with ``/tools/bulk-content``.
-
-    Returns
-    -------
-    (found, missing)
-        ``found`` maps each existing ID to Orthanc's description of it
-        (``MainDicomTags``, ``PatientMainDicomTags``...); ``missing`` lists
-        the IDs the server does not have at this level, in input order.
-    """
-    wanted = set(ids)
-    found: dict[str, dict[str, Any]] = {}
-    orthanc_level = level.capitalize()
-    for start in range(0, len(ids), BULK_CHUNK):
-        chunk = list(ids[start : start + BULK_CHUNK])
-        answer = client.POST(
-            "/tools/bulk-content",
-            json={"Resources": chunk, "Level": orthanc_level, "Metadata": False},
-        )
-        for resource in answer or []:
-            resource_id = resource.get("ID")
-            # bulk-content walks up or down to the asked level: keep only
-            # what was selected, at the level it was selected as.
-            if resource_id in wanted and resource.get("Type") == orthanc_level:
-                found[resource_id] = resource
-    return found, [resource_id for resource_id in ids if resource_id not in found]
-
-
 def layout_rows(
     client: Any,
     level: str,
@@ -185,7 +152,7 @@ def layout_rows(
         Level of the selection.
     selected : mapping
         Selected ID to its bulk-content description (see
-        :func:`selected_resources`).
+        :func:`orthanc_frames.resources.lookup.bulk_content`).
     target : str
         Level of the rows (``"instance"`` or ``"series"``), at or below ``level``.
 

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._html import html_card
-from .._parallel import run_each
+from .._parallel import describe_error, run_each
 from ..client import route
 from ..client.errors import OrthancError
 from ..resources.job import Job
+from ..resources.lookup import bulk_content, not_found_text
 from ._layout import (
     IDENTIFIER_TAGS,
     component_name,
@@ -34,7 +35,6 @@ from ._layout import (
     name_components,
     normalize_level,
     route_of,
-    selected_resources,
 )
 from ._listing import capped_listing
 from .paths import join_inside, safe_component, unique_names
@@ -323,7 +323,7 @@ def download(
     report = DownloadReport(path=root.resolve(), level=level, format=format)
     if not wanted:
         return report
-    selected, missing = selected_resources(client, level, wanted)
+    selected, missing = bulk_content(client, level, wanted)
     for resource_id in missing:
         report.items.append(
             DownloadItem(
@@ -332,8 +332,7 @@ def download(
                 resource_id,
                 None,
                 "failed",
-                f"No {level} with Orthanc ID {resource_id} on {client.url}; "
-                "it may have been deleted, or the ID belongs to another level.",
+                not_found_text(level, resource_id),
             )
         )
     if format == "zip":
@@ -377,10 +376,7 @@ def _size(path: Path) -> int | None:
 
 
 def _describe(error: BaseException | None) -> str:
-    if error is None:
-        return "unknown error"
-    text = str(error) or type(error).__name__
-    return text if isinstance(error, OrthancError) else f"{type(error).__name__}: {text}"
+    return "unknown error" if error is None else describe_error(error)
 
 
 def _exists(path: Path) -> bool:
@@ -407,7 +403,7 @@ def _layout_tasks(
             destination = join_inside(root, *folders, stem + extension)
         except OrthancError as error:
             unplaced.append(
-                DownloadItem(row.source, target, resource_id, None, "failed", str(error))
+                DownloadItem(row.source, target, resource_id, None, "failed", _describe(error))
             )
             continue
         if format == "nifti":
@@ -469,7 +465,7 @@ def _zip_tasks(
             destination = join_inside(root, names[resource_id] + ".zip")
         except OrthancError as error:
             unplaced.append(
-                DownloadItem(resource_id, level, resource_id, None, "failed", str(error))
+                DownloadItem(resource_id, level, resource_id, None, "failed", _describe(error))
             )
             continue
         fetch = (

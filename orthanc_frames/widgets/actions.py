@@ -21,6 +21,7 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
+from .._parallel import describe_error
 from ..client.names import check_label
 from ..frames import bulk
 
@@ -378,7 +379,7 @@ class ActionBar(W.VBox):
             result = self._execute(spec, selection, options, cancel)
         except Exception as error:  # never leave the bar stuck in "running"
             self.progress.bar_style = "danger"
-            self._say(f"{spec.title} stopped: {type(error).__name__}: {error}", "error")
+            self._say(f"{spec.title} stopped: {describe_error(error)}", "error")
             return
         finally:
             self.cancel_button.disabled = True
@@ -405,7 +406,7 @@ class ActionBar(W.VBox):
             try:
                 parts.append(_call(spec, group, options, workers=self.chunk_size))
             except Exception as error:  # an argument the server or accessor refuses
-                parts.append(_failed(group, spec, f"{type(error).__name__}: {error}"))
+                parts.append(_failed(group, spec, describe_error(error)))
                 stopped_by = "not tried: an earlier group failed as a whole"
                 done += len(group)
                 self.progress.value = done

@@ -60,7 +60,7 @@ def _is_frames(obj: Any) -> bool:
     return hasattr(obj, "frame") and hasattr(obj, "loaded_levels") and hasattr(obj, "client")
 
 
-def browse(frames_or_df: Any, **kwargs: Any) -> Browser:
+def browse(frames_or_df: Any, *, page_size: int = 10, chunk_size: int = 4) -> Browser:
     """Open a :class:`Browser` on frames, or on a linked selection to start from.
 
     Parameters
@@ -69,8 +69,11 @@ def browse(frames_or_df: Any, **kwargs: Any) -> Browser:
         A :class:`~orthanc_frames.Frames`, or any frame of one or selection
         derived from one (``f.series.query("Modality == 'CT'")``): the
         browser then shows only those resources, their parents and children.
-    **kwargs
-        Passed to :class:`Browser` (``page_size``, ``chunk_size``).
+    page_size : int
+        Rows per table page.
+    chunk_size : int
+        Resources an action works on at once; Cancel takes effect between
+        two groups.
 
     Returns
     -------
@@ -84,7 +87,7 @@ def browse(frames_or_df: Any, **kwargs: Any) -> Browser:
         link); the message says how to re-attach it.
     """
     if _is_frames(frames_or_df):
-        return Browser(frames_or_df, **kwargs)
+        return Browser(frames_or_df, page_size=page_size, chunk_size=chunk_size)
     if isinstance(frames_or_df, pd.DataFrame):
         client, _level, frames = registry.lookup(frames_or_df)
         if frames is None:
@@ -95,7 +98,7 @@ def browse(frames_or_df: Any, **kwargs: Any) -> Browser:
             from ..frames.container import Frames
 
             frames = Frames.load(client, levels=("patient", "study", "series"))
-        return Browser(frames, start=frames_or_df, **kwargs)
+        return Browser(frames, start=frames_or_df, page_size=page_size, chunk_size=chunk_size)
     raise TypeError(
         f"browse() takes a Frames or a DataFrame of one, not {type(frames_or_df).__name__}. "
         "Load frames first: f = client.frames(); of.browse(f)."
