@@ -36,11 +36,12 @@ from .client import ConnectionError, HTTPError, Orthanc, OrthancError, Unauthori
 from .demo import DEMO_LABEL, DemoConnection, DemoError, demo_connection, write_env_file
 from .dicom_tags import tag_info
 from .frames.parquet import write_frame_parquet
+from .levels import LEVEL_NAMES, Level, level_name
 
 __all__ = ["main"]
 
 PROG = "orthanc-frames"
-LEVEL_CHOICES = ("patient", "study", "series", "instance")
+LEVEL_CHOICES = LEVEL_NAMES
 EXPORT_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 _SHOWN_COLUMNS = ("PatientName", "StudyDate", "Modality", "SeriesDescription", "num_instances")
 _PANDAS_DISPLAY = ("display.width", 120, "display.max_columns", 12, "display.max_colwidth", 28)
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--level",
         choices=LEVEL_CHOICES,
+        type=level_name,
         default="series",
         help="the frame to write: one row per resource of this level (default: series)",
     )
@@ -402,7 +404,9 @@ def run_export(args: argparse.Namespace) -> int:
             )
         except ValueError as error:
             raise UsageError(str(error)) from None
-        frame = frames.flat(args.level) if args.flat else getattr(frames, _attribute(args.level))
+        frame = (
+            frames.flat(args.level) if args.flat else getattr(frames, Level.parse(args.level).route)
+        )
     for note in dict.fromkeys(_first_line(str(note.message)) for note in notes):
         print(f"{PROG} export: note: {note}", file=sys.stderr)
     if file_format == "parquet":
@@ -431,10 +435,6 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
                 for value in flat[name].tolist()
             ]
     flat.to_csv(path)
-
-
-def _attribute(level: str) -> str:
-    return {"patient": "patients", "study": "studies", "series": "series"}.get(level, "instances")
 
 
 @contextlib.contextmanager

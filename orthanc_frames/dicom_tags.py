@@ -20,6 +20,8 @@ from types import MappingProxyType
 from pydicom import datadict
 from pydicom.valuerep import BYTES_VR, FLOAT_VR, INT_VR, LIST_VR, VR
 
+from .levels import LEVEL_NAMES, level_name
+
 __all__ = [
     "DEFAULT_MAIN_TAGS",
     "LEVELS",
@@ -37,7 +39,7 @@ __all__ = [
     "value_kind",
 ]
 
-LEVELS = ("patient", "study", "series", "instance")
+LEVELS = LEVEL_NAMES
 
 # Orthanc 1.12's main DICOM tags per level (kept in its index, free to query).
 # A server may add more (``ExtraMainDicomTags``): Capabilities.main_dicom_tags
@@ -298,15 +300,12 @@ class MainTags:
             Level -> keywords, as read from ``/system`` (``MainDicomTags``;
             absent before Orthanc 1.11, where the defaults apply).
         """
-        levels = {str(level).lower(): tuple(names) for level, names in (listed or {}).items()}
+        levels = {level_name(level): tuple(names) for level, names in (listed or {}).items()}
         return cls({level: levels.get(level) or DEFAULT_MAIN_TAGS[level] for level in LEVELS})
 
     def of(self, level: str) -> tuple[str, ...]:
         """The main tags of ``level``."""
-        try:
-            return self.by_level[level]
-        except KeyError:
-            raise ValueError(f"level must be one of {LEVELS}, not {level!r}") from None
+        return self.by_level[level_name(level)]
 
     def level_of(self, keyword: str) -> str | None:
         """The highest level that keeps ``keyword`` as a main tag, or None."""

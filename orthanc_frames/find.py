@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._parallel import run_each
-from .dicom_tags import LEVELS
+from ._parallel import check_workers, run_each
+from .levels import Level
 from .orthanc_ids import orthanc_id
-from .paging import checked_query, iter_find_pages, orthanc_level
+from .paging import checked_query, iter_find_pages
 from .resources import RESOURCE_CLASSES, Instance, Patient, Resource, Series, Study
 
 if TYPE_CHECKING:
@@ -47,9 +47,6 @@ Labels = Sequence[str] | str
 Predicate = Callable[[Any], bool]
 
 _RESPONSE_CONTENT = ("MainDicomTags", "Parent", "Labels", "IsStable")
-# What names a resource at each level, top-down: the inputs of its Orthanc ID.
-_IDENTIFIERS = ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
-_PARENT_KEY = {"study": "ParentPatient", "series": "ParentStudy", "instance": "ParentSeries"}
 R_DEFAULT_LIMIT = 1000
 """At most this many resources with ``retrieve_all_resources=False`` (the R package's default)."""
 # When at most this many parents survive a filter, their children are read
@@ -57,19 +54,10 @@ R_DEFAULT_LIMIT = 1000
 _CHILDREN_PER_PARENT_LIMIT = 8
 
 
-def _level_name(level: str) -> str:
-    return orthanc_level(level).lower()
-
-
-def _ancestors(level: str) -> tuple[str, ...]:
-    """The levels above ``level``, nearest first."""
-    return tuple(reversed(LEVELS[: LEVELS.index(level)]))
-
-
 def _parent_tags_to_request(client: Orthanc, level: str) -> list[str]:
     """The main tags of the levels above ``level``, as this server keeps them."""
     main = client.capabilities.main_tags
-    return [tag for ancestor in _ancestors(level) for tag in main.of(ancestor)]
+    return [tag for ancestor in Level(level).ancestors for tag in main.of(ancestor)]
 
 
 def _find_resources(
@@ -148,28 +136,30 @@ def _attach_known_parents(
     parents shared by several resources are one object.
     """
     child = resource
-    for ancestor in _ancestors(resource.level):
-        depth = LEVELS.index(ancestor) + 1
-        identifiers = [tags.get(name) for name in _IDENTIFIERS[:depth]]
+    for ancestor in Level(resource.level).ancestors:
+        identifiers = [
+            tags.get(level.identifier_tag) for level in (*ancestor.ancestors[::-1], ancestor)
+        ]
         if any(value in (None, "") for value in identifiers[1:]):
             return
         parent_id = orthanc_id(*identifiers)
-        if child._information is not None and child.level in _PARENT_KEY:
-            known = child._information.get(_PARENT_KEY[child.level])
+        parent_key = Level(child.level).parent_key
+        if child._information is not None and parent_key:
+            known = child._information.get(parent_key)
             if known and known != parent_id:
                 return  # identifiers were modified without Orthanc's knowledge: stay lazy
-        key = (ancestor, parent_id)
+        key = (ancestor.value, parent_id)
         parent = parents.get(key)
         if parent is None:
             information: dict[str, Any] = {
                 "ID": parent_id,
-                "MainDicomTags": _tags_of(client, ancestor, tags),
+                "MainDicomTags": _tags_of(client, ancestor.value, tags),
             }
             if ancestor == "study":
                 information["PatientMainDicomTags"] = _tags_of(client, "patient", tags)
-            if ancestor in _PARENT_KEY:
-                information[_PARENT_KEY[ancestor]] = orthanc_id(*identifiers[:-1])
-            parent = RESOURCE_CLASSES[ancestor]._from_information(client, information)
+            if ancestor.parent_key:
+                information[ancestor.parent_key] = orthanc_id(*identifiers[:-1])
+            parent = RESOURCE_CLASSES[ancestor.value]._from_information(client, information)
             parents[key] = parent
         child._parent = parent
         child = parent
@@ -246,7 +236,7 @@ def query_orthanc(
         raise ValueError(f"limit must be positive or None, not {limit}.")
     if since < 0:
         raise ValueError(f"since must be 0 or more, not {since}.")
-    name = _level_name(level)
+    name = Level.parse(level).value
     if not retrieve_all_resources and limit is None:
         limit = R_DEFAULT_LIMIT
     return _find_resources(
@@ -262,29 +252,9 @@ def query_orthanc(
     )
 
 
-def _find_level(
-    client: Orthanc,
-    level: str,
-    resource_class: type[R],
-    query: Query | None,
-    labels: Labels | None,
-    labels_constraint: str,
-    limit: int | None,
-    since: int,
-    retrieve_all_resources: bool,
-    lock_children: bool,
-) -> list[R]:
-    found = query_orthanc(
-        client,
-        level,
-        query,
-        labels,
-        labels_constraint,
-        limit,
-        since,
-        retrieve_all_resources,
-        lock_children,
-    )
+def _found(resource_class: type[R], arguments: Mapping[str, Any]) -> list[R]:
+    """:func:`query_orthanc` at the level of ``resource_class``, with a find_*'s arguments."""
+    found = query_orthanc(level=resource_class.level, **arguments)
     return [r for r in found if isinstance(r, resource_class)]
 
 
@@ -308,18 +278,7 @@ def find_patients(
     --------
     >>> of.find_patients(c, {"PatientName": "Dupont*"}, labels=["cohort-a"])  # doctest: +SKIP
     """
-    return _find_level(
-        client,
-        "patient",
-        Patient,
-        query,
-        labels,
-        labels_constraint,
-        limit,
-        since,
-        retrieve_all_resources,
-        lock_children,
-    )
+    return _found(Patient, locals())
 
 
 def find_studies(
@@ -338,18 +297,7 @@ def find_studies(
     --------
     >>> of.find_studies(c, {"StudyDate": "2020*"})  # doctest: +SKIP
     """
-    return _find_level(
-        client,
-        "study",
-        Study,
-        query,
-        labels,
-        labels_constraint,
-        limit,
-        since,
-        retrieve_all_resources,
-        lock_children,
-    )
+    return _found(Study, locals())
 
 
 def find_series(
@@ -368,18 +316,7 @@ def find_series(
     --------
     >>> of.find_series(c, {"Modality": "CT"})  # doctest: +SKIP
     """
-    return _find_level(
-        client,
-        "series",
-        Series,
-        query,
-        labels,
-        labels_constraint,
-        limit,
-        since,
-        retrieve_all_resources,
-        lock_children,
-    )
+    return _found(Series, locals())
 
 
 def find_instances(
@@ -398,29 +335,25 @@ def find_instances(
     --------
     >>> of.find_instances(c, {"InstanceNumber": "1"})  # doctest: +SKIP
     """
-    return _find_level(
-        client,
-        "instance",
-        Instance,
-        query,
-        labels,
-        labels_constraint,
-        limit,
-        since,
-        retrieve_all_resources,
-        lock_children,
-    )
+    return _found(Instance, locals())
 
 
 # -- find and filter with predicates ------------------------------------------
 
 
 def _keep(
-    resources: list[R], predicate: Predicate | None, workers: int, progress: bool | None, desc: str
+    client: Orthanc,
+    resources: list[R],
+    predicate: Predicate | None,
+    workers: int | None,
+    progress: bool | None,
+    desc: str,
 ) -> list[R]:
     if predicate is None or not resources:
         return resources
-    outcomes = run_each(predicate, resources, workers=workers, progress=progress, desc=desc)
+    outcomes = run_each(
+        predicate, resources, workers=workers, client=client, progress=progress, desc=desc
+    )
     for outcome in outcomes:
         if outcome.error is not None:
             raise RuntimeError(
@@ -432,24 +365,24 @@ def _keep(
 
 
 def _load_children(
-    client: Orthanc, parents: list[Resource], child_level: str, workers: int
+    client: Orthanc, parents: list[Resource], child_level: Level, workers: int | None
 ) -> None:
     """Give every (locked) parent its children, with the fewest requests."""
     if len(parents) <= _CHILDREN_PER_PARENT_LIMIT:
-        route = {"study": "studies", "series": "series", "instance": "instances"}[child_level]
-        child_class = RESOURCE_CLASSES[child_level]
+        child_class = RESOURCE_CLASSES[child_level.value]
         for outcome in run_each(
-            lambda p: p._child_resources(child_class, route),
+            lambda p: p._child_resources(child_class, child_level.route),
             parents,
             workers=workers,
+            client=client,
             progress=False,
         ):
             if outcome.error is not None:
                 raise outcome.error
         return
     by_parent: dict[str, list[Resource]] = {parent.id: [] for parent in parents}
-    key = _PARENT_KEY[child_level]
-    for child in _find_resources(client, child_level, lock_children=True, with_parents=False):
+    key = str(child_level.parent_key)
+    for child in _find_resources(client, child_level.value, lock_children=True, with_parents=False):
         parent_id = child._information.get(key) if child._information else None
         if parent_id in by_parent:
             by_parent[str(parent_id)].append(child)
@@ -459,15 +392,18 @@ def _load_children(
 
 def _find_and_filter(
     client: Orthanc,
-    top_level: str,
+    resource_class: type[R],
     filters: Sequence[Predicate | None],
-    workers: int,
+    workers: int | None,
     progress: bool | None,
-) -> list[Resource]:
-    levels = LEVELS[LEVELS.index(top_level) :]
+) -> list[R]:
+    """The seed's predicate tree below ``resource_class``'s level: one filter per level."""
+    check_workers(workers)
+    top_level = Level(resource_class.level)
+    levels = (top_level, *top_level.descendants)
     deepest = max((i for i, f in enumerate(filters) if f is not None), default=0)
-    top = _find_resources(client, top_level, lock_children=True, with_parents=False)
-    kept = _keep(top, filters[0], workers, progress, f"{top_level} filter")
+    top = _find_resources(client, top_level.value, lock_children=True, with_parents=False)
+    kept = _keep(client, top, filters[0], workers, progress, f"{top_level} filter")
     current = kept
     for depth in range(1, deepest + 1):
         if not current:
@@ -475,18 +411,18 @@ def _find_and_filter(
         child_level = levels[depth]
         _load_children(client, current, child_level, workers)
         children = [child for parent in current for child in parent._children or []]
-        survivors = _keep(children, filters[depth], workers, progress, f"{child_level} filter")
+        survivors = _keep(
+            client, children, filters[depth], workers, progress, f"{child_level} filter"
+        )
         chosen = set(map(id, survivors))
         for parent in current:
             parent.set_child_resources([c for c in parent._children or [] if id(c) in chosen])
         current = survivors
     for resource in kept:
         resource._remove_empty_children()
-    return [r for r in kept if r._children is None or r._children]
-
-
-def _workers(client: Orthanc, workers: int | None) -> int:
-    return max(1, min(workers or 4, client.pool_size))
+    return [
+        r for r in kept if isinstance(r, resource_class) and (r._children is None or r._children)
+    ]
 
 
 def find_and_filter_patients(
@@ -517,7 +453,7 @@ def find_and_filter_patients(
     progress : bool, optional
         Show progress bars (default: in notebooks and terminals).
     workers : int, optional
-        Predicates run at once (default 4, at most the client's pool size).
+        Predicates run at once (default 8, at most the client's ``pool_size``).
 
     Returns
     -------
@@ -534,14 +470,8 @@ def find_and_filter_patients(
     >>> of.find_and_filter_patients(  # doctest: +SKIP
     ...     c, patient_filter=lambda p: p.sex == "F", series_filter=lambda s: s.modality == "MR")
     """
-    found = _find_and_filter(
-        client,
-        "patient",
-        [patient_filter, study_filter, series_filter, instance_filter],
-        _workers(client, workers),
-        progress,
-    )
-    return [r for r in found if isinstance(r, Patient)]
+    filters = (patient_filter, study_filter, series_filter, instance_filter)
+    return _find_and_filter(client, Patient, filters, workers, progress)
 
 
 def find_and_filter_studies(
@@ -554,14 +484,8 @@ def find_and_filter_studies(
     workers: int | None = None,
 ) -> list[Study]:
     """Studies whose tree passes the predicates (see :func:`find_and_filter_patients`)."""
-    found = _find_and_filter(
-        client,
-        "study",
-        [study_filter, series_filter, instance_filter],
-        _workers(client, workers),
-        progress,
-    )
-    return [r for r in found if isinstance(r, Study)]
+    filters = (study_filter, series_filter, instance_filter)
+    return _find_and_filter(client, Study, filters, workers, progress)
 
 
 def find_and_filter_series(
@@ -573,10 +497,8 @@ def find_and_filter_series(
     workers: int | None = None,
 ) -> list[Series]:
     """Series whose instances pass the predicates (see :func:`find_and_filter_patients`)."""
-    found = _find_and_filter(
-        client, "series", [series_filter, instance_filter], _workers(client, workers), progress
-    )
-    return [r for r in found if isinstance(r, Series)]
+    filters = (series_filter, instance_filter)
+    return _find_and_filter(client, Series, filters, workers, progress)
 
 
 def find_and_filter_instances(
@@ -587,7 +509,4 @@ def find_and_filter_instances(
     workers: int | None = None,
 ) -> list[Instance]:
     """Instances passing the predicate (see :func:`find_and_filter_patients`)."""
-    found = _find_and_filter(
-        client, "instance", [instance_filter], _workers(client, workers), progress
-    )
-    return [r for r in found if isinstance(r, Instance)]
+    return _find_and_filter(client, Instance, (instance_filter,), workers, progress)

@@ -29,13 +29,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from ._parallel import DEFAULT_WORKERS, in_order
 from .client import route
 
 __all__ = [
@@ -355,7 +355,9 @@ class LocalOrthanc:
         """Return a new httpx client with this server's base URL and credentials."""
         return httpx.Client(base_url=self.url, auth=self.auth, timeout=timeout)
 
-    def load(self, folder: str | os.PathLike[str], workers: int = 4) -> list[dict[str, Any]]:
+    def load(
+        self, folder: str | os.PathLike[str], workers: int = DEFAULT_WORKERS
+    ) -> list[dict[str, Any]]:
         """Store every file under ``folder`` in this server (``POST /instances``).
 
         Parameters
@@ -390,8 +392,7 @@ class LocalOrthanc:
                 answer: dict[str, Any] = response.json()
                 return answer
 
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                return list(pool.map(store, paths))
+            return list(in_order(store, paths, workers=workers))
 
     def register_modality(self, name: str, other: LocalOrthanc) -> None:
         """Declare ``other`` as DICOM modality ``name`` of this server (``PUT /modalities``)."""

@@ -37,10 +37,12 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from .levels import LEVEL_NAMES, Level
+
 __all__ = ["LEVELS", "OrthancIds", "dataset_identifiers", "orthanc_id", "orthanc_ids"]
 
-LEVELS = ("patient", "study", "series", "instance")
-_UID_NAMES = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+LEVELS = LEVEL_NAMES
+_UID_NAMES = tuple(level.identifier_tag for level in Level)[1:]
 
 
 class OrthancIds(NamedTuple):
@@ -52,7 +54,7 @@ class OrthancIds(NamedTuple):
     instance: str
 
 
-IDENTIFIER_KEYWORDS = ("PatientID", *_UID_NAMES)
+IDENTIFIER_KEYWORDS = tuple(level.identifier_tag for level in Level)
 """The four identifiers an instance's Orthanc IDs are made of, top-down."""
 
 

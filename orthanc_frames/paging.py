@@ -42,16 +42,15 @@ an EMPTY page, since a short page may only be the server's cap.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections import deque
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ._parallel import bounded_workers, in_order
 from ._progress import progress_bar
 from .dicom_tags import check_keyword
+from .levels import Level
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -74,31 +73,16 @@ R = TypeVar("R")
 _DONE: Any = object()
 LABELS_CONSTRAINTS = ("All", "Any", "None")
 
-_LEVEL_NAMES = {
-    "patient": "Patient",
-    "patients": "Patient",
-    "study": "Study",
-    "studies": "Study",
-    "series": "Series",
-    "instance": "Instance",
-    "instances": "Instance",
-}
-
 
 def orthanc_level(level: str) -> str:
     """Orthanc's name of a level: ``"study"``, ``"studies"`` or ``"Study"`` -> ``"Study"``.
 
     Raises
     ------
-    ValueError
-        For anything that is not one of the four levels.
+    TypeError, ValueError
+        For anything that is not one of the four levels (see :meth:`Level.parse`).
     """
-    name = _LEVEL_NAMES.get(str(level).strip().lower())
-    if name is None:
-        raise ValueError(
-            f"Unknown level {level!r}: use 'patient', 'study', 'series' or 'instance'."
-        )
-    return name
+    return Level.parse(level).orthanc
 
 
 def _find_body(
@@ -230,7 +214,7 @@ def iter_find_pages(
     response_content: Sequence[str] | None = None,
     requested_tags: Sequence[str] | None = None,
     page_size: int | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     case_sensitive: bool = True,
     ids_only: bool = False,
     order_by: Sequence[Mapping[str, str]] | None = None,
@@ -272,10 +256,11 @@ def iter_find_pages(
         Rows asked per page (default: the rows wanted split over
         ``workers``, between 500 and 5000). A server's cap makes the
         requests smaller; a page is then filled by several requests.
-    workers : int
-        Pages fetched at once (Orthanc 1.12.5+): at most ``workers`` pages
-        are fetched ahead of the one being consumed. Pages are still
-        yielded in order.
+    workers : int, optional
+        Pages fetched at once (Orthanc 1.12.5+; default
+        :data:`~orthanc_frames._parallel.DEFAULT_WORKERS`, at most the
+        client's ``pool_size``): at most ``workers`` pages are fetched ahead
+        of the one being consumed. Pages are still yielded in order.
     case_sensitive : bool
         Whether text patterns match case-sensitively (``CaseSensitive``).
     ids_only : bool
@@ -397,40 +382,11 @@ def _fetch_window(client: Any, body: Mapping[str, Any], window: _Window) -> _Ans
     return answers
 
 
-def _in_order_with_lookahead(
-    fetch: Callable[[T], R], items: Sequence[T], workers: int
-) -> Generator[R, None, None]:
-    """``fetch(item)`` for every item, yielded in order, at most ``workers`` fetched ahead.
-
-    Closing the iterator early cancels the fetches not started yet.
-    """
-    if workers <= 1 or len(items) <= 1:
-        for item in items:
-            yield fetch(item)
-        return
-    remaining = iter(items)
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="find-page")
-    ahead: deque[Future[R]] = deque(
-        pool.submit(fetch, item) for item in itertools.islice(remaining, workers)
-    )
-    try:
-        while ahead:
-            page = ahead.popleft().result()
-            following = next(remaining, _DONE)
-            if following is not _DONE:
-                ahead.append(pool.submit(fetch, following))
-            yield page
-    finally:
-        for future in ahead:
-            future.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
 def _extended_pages(
     client: Any,
     body: dict[str, Any],
     page_size: int | None,
-    workers: int,
+    workers: int | None,
     progress: bool | None,
     since: int,
     limit: int | None,
@@ -447,7 +403,7 @@ def _extended_pages(
     wanted = max(0, total - since)
     if limit is not None:
         wanted = min(wanted, limit)
-    workers = max(1, int(workers))
+    workers = bounded_workers(workers, client)
     if page_size is None:
         page_size = min(DEFAULT_PAGE_SIZE, max(MIN_PARALLEL_PAGE_SIZE, math.ceil(wanted / workers)))
     page_size = max(1, int(page_size))
@@ -463,8 +419,11 @@ def _extended_pages(
     cap: int | None = None
     maybe_more = True  # no window: probe once
     with progress_bar(wanted, desc=f"{body['Level']} rows", enabled=progress) as bar:
-        fetched = _in_order_with_lookahead(
-            lambda window: _fetch_window(client, body, window), windows, workers
+        fetched = in_order(
+            lambda window: _fetch_window(client, body, window),
+            windows,
+            workers=workers,
+            client=client,
         )
         try:
             for window, answers in zip(windows, fetched, strict=True):

@@ -95,7 +95,7 @@ def test_query_orthanc_levels_since_and_limit(limited_client: of.Orthanc) -> Non
     )
     locked = of.query_orthanc(limited_client, "patient", lock_children=True)
     assert all(p.lock_children for p in locked)
-    with pytest.raises(ValueError, match="Unknown level"):
+    with pytest.raises(ValueError, match="level: unknown level"):
         of.query_orthanc(limited_client, "frame")
 
 

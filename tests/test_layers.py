@@ -13,7 +13,8 @@ The layers (DESIGN.md), lowest last::
     0.2  client/                                      HTTP, errors, generated REST
     0.15 dicom_values.py                              the rules of values
     0.1  _parallel.py  dicom_tags.py                  the worker pool; tags and VRs
-    0    _version.py  _html.py  _progress.py  _deprecation.py  orthanc_ids.py
+    0.05 orthanc_ids.py                               Orthanc's IDs
+    0    _version.py  _html.py  _progress.py  _deprecation.py  levels.py
 
 A module may import its own unit and any unit of a lower layer, never one of
 its own layer or above. The documented convenience entry points that reach
@@ -37,7 +38,8 @@ LAYERS: dict[str, float] = {
     "_html": 0.0,
     "_progress": 0.0,
     "_deprecation": 0.0,
-    "orthanc_ids": 0.0,
+    "levels": 0.0,
+    "orthanc_ids": 0.05,
     "_parallel": 0.1,
     "dicom_tags": 0.1,
     "dicom_values": 0.15,

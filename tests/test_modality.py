@@ -223,7 +223,7 @@ def test_names_and_levels_are_checked(pair: tuple[of.Orthanc, of.Orthanc]) -> No
     a, _ = pair
     with pytest.raises(ValueError, match="symbolic name"):
         Modality(a, "")
-    with pytest.raises(ValueError, match="Unknown query level"):
+    with pytest.raises(ValueError, match="level: unknown level"):
         Modality(a, "B").find("Galaxy", {})
     with pytest.raises(ValueError, match="No resources"):
         Modality(a, "B").store([])

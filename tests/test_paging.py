@@ -97,7 +97,7 @@ def test_labels_filter(empty_server: Any, cohort_dir: Any) -> None:
 
 
 def test_unknown_level_is_a_clear_error(client: Any) -> None:
-    with pytest.raises(ValueError, match="Unknown level 'seriez'"):
+    with pytest.raises(ValueError, match="level: unknown level 'seriez'"):
         find_all(client, "seriez")
 
 

@@ -283,7 +283,7 @@ def test_modality_find_data_and_move_query_id(
             )
             with pytest.raises(TypeError, match="cmove_data"):
                 remote.move(found["ID"], ["not", "a", "dict"])
-            with pytest.raises(ValueError, match="Unknown query level"):
+            with pytest.raises(ValueError, match="level: unknown level"):
                 remote.move("Stdy", {"StudyInstanceUID": "1.2"})
             with pytest.raises(TypeError, match="needs a query"):
                 remote.find("Study")

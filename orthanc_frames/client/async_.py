@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .._parallel import DEFAULT_WORKERS
+from ..levels import LEVEL_NAMES
 from . import _core
 from ._base import ClientBase, PartialFile
 from .capabilities import Capabilities
@@ -267,8 +269,8 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
         labels: Sequence[str] | str | None = None,
         labels_constraint: str = "All",
         tags: Mapping[str, Iterable[str]] | None = None,
-        levels: Iterable[str] = ("patient", "study", "series", "instance"),
-        workers: int = 8,
+        levels: Iterable[str] = LEVEL_NAMES,
+        workers: int = DEFAULT_WORKERS,
         progress: bool | None = None,
         *,
         labels_level: str = "study",

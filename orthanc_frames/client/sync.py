@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .._parallel import DEFAULT_WORKERS
+from ..levels import LEVEL_NAMES
 from . import _core
 from ._base import ClientBase, PartialFile
 from .capabilities import Capabilities
@@ -458,8 +460,8 @@ class Orthanc(ClientBase, OrthancRestMethods):
         labels: Sequence[str] | str | None = None,
         labels_constraint: str = "All",
         tags: Mapping[str, Iterable[str]] | None = None,
-        levels: Iterable[str] = ("patient", "study", "series", "instance"),
-        workers: int = 8,
+        levels: Iterable[str] = LEVEL_NAMES,
+        workers: int = DEFAULT_WORKERS,
         progress: bool | None = None,
         *,
         labels_level: str = "study",
@@ -480,7 +482,7 @@ class Orthanc(ClientBase, OrthancRestMethods):
         levels : iterable of str
             Levels loaded now; the others load on first access.
         workers : int
-            Pages fetched in parallel.
+            Requests in flight at once (at most the client's ``pool_size``).
         progress : bool or None
             Progress bar (None: shown when interactive).
         labels_level : {"patient", "study", "series", "instance"}

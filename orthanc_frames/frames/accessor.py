@@ -29,13 +29,12 @@ from typing import Any
 
 import pandas as pd
 
+from .._parallel import check_workers
 from ..resources.modification import Modification, modification_options
 from . import bulk
 from .registry import FramesLinkError, lookup
 
 __all__ = ["OrthancAccessor", "OrthancLinkError"]
-
-_DEFAULT_WORKERS = 4
 
 
 class OrthancLinkError(AttributeError, FramesLinkError):
@@ -109,14 +108,6 @@ class OrthancAccessor:
             )
         return self._client
 
-    def _workers(self, workers: int | None) -> int:
-        if workers is not None:
-            if workers < 1:
-                raise ValueError(f"workers must be at least 1, not {workers}.")
-            return workers
-        pool_size = getattr(self._client, "pool_size", _DEFAULT_WORKERS)
-        return max(1, min(_DEFAULT_WORKERS, int(pool_size)))
-
     def resources(self) -> list[Any]:
         """The selected rows as resource objects, built without any request.
 
@@ -144,7 +135,7 @@ class OrthancAccessor:
         label : str
             Letters, digits, ``_`` and ``-`` (Orthanc's rule), 64 at most.
         workers : int, optional
-            Parallel requests (default: up to 4, bounded by the client's pool).
+            Requests in flight at once (default 8, at most the client's ``pool_size``).
         progress : bool, optional
             Progress bar; by default shown when interactive.
 
@@ -158,7 +149,7 @@ class OrthancAccessor:
             self._level,
             self.ids,
             label,
-            workers=self._workers(workers),
+            workers=check_workers(workers),
             progress=progress,
         )
 
@@ -174,7 +165,7 @@ class OrthancAccessor:
             self._level,
             self.ids,
             label,
-            workers=self._workers(workers),
+            workers=check_workers(workers),
             progress=progress,
         )
 
@@ -231,7 +222,7 @@ class OrthancAccessor:
             self._level,
             self.ids,
             change,
-            workers=self._workers(workers),
+            workers=check_workers(workers),
             progress=progress,
         )
 
@@ -271,7 +262,7 @@ class OrthancAccessor:
             self.ids,
             path,
             format=format,
-            workers=self._workers(workers),
+            workers=check_workers(workers),
             progress=progress,
         )
 
@@ -306,7 +297,7 @@ class OrthancAccessor:
             self.ids,
             modality=modality,
             peer=peer,
-            workers=self._workers(workers),
+            workers=check_workers(workers),
             progress=progress,
         )
 
@@ -338,7 +329,7 @@ class OrthancAccessor:
             client,
             self._level,
             files_by_id,
-            workers=workers or _DEFAULT_WORKERS,
+            workers=check_workers(workers),
             progress=progress,
         )
 

@@ -36,14 +36,14 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import transfer
-from .._parallel import Outcome, describe_error, run_each
+from .._parallel import DEFAULT_WORKERS, Outcome, describe_error, run_each
 from .._progress import progress_bar
 from ..client import OrthancError, route
 from ..client.names import check_label, check_orthanc_id
+from ..levels import Level, level_name
 from ..resources import RESOURCE_CLASSES, Job, Modification, modification_options
 from ..resources.lookup import bulk_content, instance_count, not_found_text
 from ..resources.modality import Modality, Peer
-from .registry import LEVELS
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -66,12 +66,6 @@ RESULT_COLUMNS = ("status", "error")
 """Columns of every result frame (``new_id`` is added by anonymize and modify)."""
 
 _STRING = pd.ArrowDtype(pa.string())  # as every text column of the frames
-_ROUTE_OF_LEVEL = {
-    "patient": "patients",
-    "study": "studies",
-    "series": "series",
-    "instance": "instances",
-}
 
 
 class SkipResource(Exception):
@@ -154,7 +148,8 @@ def run_bulk(
     ids: Iterable[str],
     action: Callable[[str], str | None],
     *,
-    workers: int = 4,
+    client: Any = None,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
     desc: str = "",
     with_new_id: bool = False,
@@ -171,8 +166,10 @@ def run_bulk(
         Called with one ID. Returns the new resource's ID (or None); raises
         :class:`SkipResource` to mark the row skipped, anything else to
         mark it failed. An error in one row never stops the others.
+    client : Orthanc, optional
+        The server the actions talk to: ``workers`` is at most its ``pool_size``.
     workers : int
-        Parallel calls at most.
+        Requests in flight at once (see :func:`orthanc_frames._parallel.bounded_workers`).
     progress : bool or None
         Progress bar; None shows one when interactive.
     desc : str
@@ -185,20 +182,21 @@ def run_bulk(
     pandas.DataFrame
         One row per resource, in the order given.
     """
-    _check_level(level)
+    level = level_name(level)
     outcomes = run_each(
-        action, _unique(ids), workers=workers, progress=progress, desc=desc, unit=level
+        action,
+        _unique(ids),
+        workers=workers,
+        client=client,
+        progress=progress,
+        desc=desc,
+        unit=level,
     )
     return _frame_from_outcomes(level, outcomes, with_new_id)
 
 
-def _check_level(level: str) -> None:
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}.")
-
-
 def _route(level: str, identifier: str, *rest: str) -> str:
-    return route(_ROUTE_OF_LEVEL[level], check_orthanc_id(identifier, f"{level} ID"), *rest)
+    return route(Level.parse(level).route, check_orthanc_id(identifier, f"{level} ID"), *rest)
 
 
 def _refused_everywhere(level: str, ids: Iterable[str], error: Exception) -> pd.DataFrame:
@@ -217,7 +215,7 @@ def add_label(
     ids: Iterable[str],
     label: str,
     *,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Add ``label`` to every resource (one ``PUT .../labels/{label}`` each, in parallel).
@@ -256,7 +254,9 @@ def add_label(
         client.PUT(_route(level, identifier, "labels", label))
         return None
 
-    return run_bulk(level, ids, put, workers=workers, progress=progress, desc=f"label {label!r}")
+    return run_bulk(
+        level, ids, put, client=client, workers=workers, progress=progress, desc=f"label {label!r}"
+    )
 
 
 def remove_label(
@@ -265,7 +265,7 @@ def remove_label(
     ids: Iterable[str],
     label: str,
     *,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Remove ``label`` from every resource (one ``DELETE .../labels/{label}`` each).
@@ -284,7 +284,13 @@ def remove_label(
         return None
 
     return run_bulk(
-        level, ids, remove, workers=workers, progress=progress, desc=f"unlabel {label!r}"
+        level,
+        ids,
+        remove,
+        client=client,
+        workers=workers,
+        progress=progress,
+        desc=f"unlabel {label!r}",
     )
 
 
@@ -317,7 +323,7 @@ def run_modification(
     ids: Iterable[str],
     change: Modification,
     *,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Apply one anonymize or modify request to every resource; return the result frame.
@@ -349,6 +355,7 @@ def run_modification(
         level,
         ids,
         lambda identifier: _modify_one(client, level, identifier, change),
+        client=client,
         workers=workers,
         progress=progress,
         desc=change.operation,
@@ -363,7 +370,7 @@ def anonymize(
     ids: Iterable[str],
     change: Modification,
     *,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Anonymize every resource; the anonymized copies are stored on the server.
@@ -398,7 +405,7 @@ def modify(
     ids: Iterable[str],
     change: Modification,
     *,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Modify every resource; the modified copies are stored on the server.
@@ -451,7 +458,7 @@ def delete(
     pandas.DataFrame
         Result frame.
     """
-    _check_level(level)
+    level = level_name(level)
     todo = _unique(ids)
     errors: dict[str, str] = {}
     with progress_bar(len(todo), desc="delete", enabled=progress, unit=level) as bar:
@@ -485,7 +492,7 @@ def send(
     *,
     modality: str | None = None,
     peer: str | None = None,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Send every resource to a DICOM modality (C-STORE) or an Orthanc peer.
@@ -522,7 +529,15 @@ def send(
         job.wait_until_completion(progress=False, desc=f"send {level} {identifier} to {target}")
         return None
 
-    return run_bulk(level, ids, store, workers=workers, progress=progress, desc=f"send to {target}")
+    return run_bulk(
+        level,
+        ids,
+        store,
+        client=client,
+        workers=workers,
+        progress=progress,
+        desc=f"send to {target}",
+    )
 
 
 # -- transfer -----------------------------------------------------------------
@@ -543,7 +558,7 @@ def download(
     path: str | os.PathLike[str],
     *,
     format: str = "dicom",
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Download the resources below ``path`` (:func:`orthanc_frames.transfer.download`).
@@ -568,7 +583,7 @@ def download(
         ``"failed"`` with the errors otherwise. The per-file account is
         :func:`orthanc_frames.transfer.download`'s report.
     """
-    _check_level(level)
+    level = level_name(level)
     todo = _unique(ids)
     report = transfer.download(
         client, level, todo, path, format=format, workers=workers, progress=progress
@@ -584,7 +599,7 @@ def upload_files(
     level: str,
     files_by_id: Mapping[str, Sequence[str | os.PathLike[str]]],
     *,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Store local DICOM files on the server, reporting per source resource.
@@ -612,7 +627,7 @@ def upload_files(
         ``"failed"`` with each rejected file and why otherwise (also when
         the resource has no local file).
     """
-    _check_level(level)
+    level = level_name(level)
     owner_of = {
         str(Path(file)): str(identifier)
         for identifier, files in files_by_id.items()

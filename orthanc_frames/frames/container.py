@@ -10,7 +10,9 @@ from typing import Any
 import pandas as pd
 
 from .._html import html_card
+from .._parallel import DEFAULT_WORKERS
 from ..dicom_tags import LEVELS
+from ..levels import Level, level_name
 from ..resources.lookup import last_change
 from . import registry
 from .load import (
@@ -27,8 +29,6 @@ from .load import (
 from .schema import ORTHANC_FIELDS, empty_problems, problems_frame
 
 __all__ = ["Frames"]
-
-_PLURAL = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
 
 
 class Frames:
@@ -114,7 +114,7 @@ class Frames:
         labels_constraint: str = "All",
         tags: Mapping[str, Iterable[str]] | None = None,
         levels: Iterable[str] = LEVELS,
-        workers: int = 8,
+        workers: int = DEFAULT_WORKERS,
         progress: bool | None = None,
         *,
         labels_level: str = "study",
@@ -147,7 +147,7 @@ class Frames:
         levels : iterable of str
             Levels loaded now; the others load on first access.
         workers : int
-            Pages fetched in parallel.
+            Requests in flight at once (at most the client's ``pool_size``).
         progress : bool or None
             Progress bar for the instance level (None: when interactive).
         labels_level : {"patient", "study", "series", "instance"}
@@ -233,7 +233,7 @@ class Frames:
         cls,
         path: str | os.PathLike[str],
         *,
-        workers: int = 4,
+        workers: int = DEFAULT_WORKERS,
         progress: bool | None = None,
         recursive: bool = True,
     ) -> Frames:
@@ -250,7 +250,7 @@ class Frames:
         path : str or os.PathLike
             A folder (every file below it) or one file.
         workers : int
-            Files read in parallel.
+            Files read at once.
         progress : bool, optional
             Progress bar (None: shown when interactive).
         recursive : bool
@@ -304,7 +304,7 @@ class Frames:
         KeyError
             When the level was not loaded and there is no server to load it from.
         """
-        level = _check_level(level)
+        level = level_name(level)
         if level not in self._frames:
             self._load_lazily(level)
         return self._frames[level]
@@ -312,7 +312,7 @@ class Frames:
     def _load_lazily(self, level: str) -> None:
         if self.client is None:
             raise KeyError(
-                f"These frames hold no {_PLURAL[level]} and have no server to load them "
+                f"These frames hold no {Level(level).route} and have no server to load them "
                 "from: read them with client=... or load with this level."
             )
         anchor = self._anchor_frame
@@ -383,7 +383,7 @@ class Frames:
         >>> merged = sel.reset_index().merge(other, on="StudyInstanceUID")  # doctest: +SKIP
         >>> f.attach(merged.set_index("series"), "series").orthanc.add_label("x")  # doctest: +SKIP
         """
-        return registry.attach(df, self, _check_level(level))
+        return registry.attach(df, self, level_name(level))
 
     # -- derived views -------------------------------------------------------
 
@@ -410,7 +410,7 @@ class Frames:
         --------
         >>> f.flat("series").query("PatientSex == 'F' and Modality == 'MR'")  # doctest: +SKIP
         """
-        level = _check_level(level)
+        level = level_name(level)
         out = self.frame(level).copy()
         for ancestor in ANCESTORS[level]:
             parent_frame = self.frame(ancestor)
@@ -512,7 +512,7 @@ class Frames:
 
     def __repr__(self) -> str:
         counts = ", ".join(
-            f"{_PLURAL[level]}={'(lazy)' if n is None else n}"
+            f"{Level(level).route}={'(lazy)' if n is None else n}"
             for level, n in self._counts().items()
         )
         server = self.server_url or "local files"
@@ -521,18 +521,12 @@ class Frames:
 
     def _repr_html_(self) -> str:
         fields: dict[str, Any] = {
-            _PLURAL[level]: "not loaded yet" if n is None else n
+            Level(level).route: "not loaded yet" if n is None else n
             for level, n in self._counts().items()
         }
         fields["problems"] = len(self._problems)
         fields["loaded"] = self.loaded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
         return html_card("Frames", self.server_url or "local files", fields)
-
-
-def _check_level(level: str) -> str:
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}.")
-    return level
 
 
 def _problems_of(parts: Iterable[LoadedLevel]) -> pd.DataFrame:

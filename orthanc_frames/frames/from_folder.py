@@ -43,7 +43,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 
-from .._parallel import run_each
+from .._parallel import DEFAULT_WORKERS, check_workers, run_each
 from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS
 from ..orthanc_ids import OrthancIds, dataset_identifiers, orthanc_ids
 from .container import Frames
@@ -301,7 +301,7 @@ def _records(
 def frames_from_folder(
     path: str | os.PathLike[str],
     *,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
     recursive: bool = True,
 ) -> Frames:
@@ -312,7 +312,7 @@ def frames_from_folder(
     path : str or Path
         A folder (every file below it) or one file.
     workers : int
-        Files read in parallel.
+        Files read at once.
     progress : bool, optional
         Progress bar; by default shown when interactive.
     recursive : bool
@@ -337,6 +337,7 @@ def frames_from_folder(
     FileNotFoundError
         When ``path`` does not exist.
     """
+    check_workers(workers)
     files = _files_below(Path(path), recursive)
     outcomes = run_each(
         read_headers, files, workers=workers, progress=progress, desc="read headers", unit="file"

@@ -40,7 +40,9 @@ from typing import Any
 
 import pandas as pd
 
+from .._parallel import DEFAULT_WORKERS, check_workers
 from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, MAIN_TAGS, MainTags, check_keyword
+from ..levels import Level, level_name
 from ..orthanc_ids import orthanc_id
 from ..paging import (
     LABELS_CONSTRAINTS,
@@ -70,18 +72,13 @@ __all__ = [
     "warn_about_costly_tags",
 ]
 
-PARENT = {"patient": None, "study": "patient", "series": "study", "instance": "series"}
-ANCESTORS = {
-    "patient": (),
-    "study": ("patient",),
-    "series": ("study", "patient"),
-    "instance": ("series", "study", "patient"),
-}
+PARENT = {level.value: level.parent and level.parent.value for level in Level}
+ANCESTORS = {level.value: tuple(a.value for a in level.ancestors) for level in Level}
 LINKS = {level: tuple(reversed(ANCESTORS[level])) for level in LEVELS}
 """Link columns of each level, top down (``instance``: patient, study, series)."""
 
 CHILDREN_COUNT = {"patient": "num_studies", "study": "num_series", "series": "num_instances"}
-_CHILDREN_KEY = {"patient": "Studies", "study": "Series", "series": "Instances"}
+_CHILDREN_KEY = {level.value: key for level in Level if (key := level.children_key)}
 # Orthanc computes these from its index: a child count without the children's IDs.
 CHILD_COUNT_TAG = {
     "patient": "NumberOfPatientRelatedStudies",
@@ -136,7 +133,7 @@ class LoadSpec:
     labels_level: str = "study"
     tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     levels: tuple[str, ...] = LEVELS
-    workers: int = 8
+    workers: int = DEFAULT_WORKERS
     main_tags: MainTags = MAIN_TAGS
     """The server's main DICOM tags (``client.capabilities.main_tags``)."""
 
@@ -149,7 +146,7 @@ class LoadSpec:
         labels_level: str = "study",
         tags: Mapping[str, Iterable[str]] | None = None,
         levels: Iterable[str] = LEVELS,
-        workers: int = 8,
+        workers: int = DEFAULT_WORKERS,
         main_tags: MainTags | Mapping[str, Iterable[str]] | Callable[[], MainTags] = MAIN_TAGS,
     ) -> LoadSpec:
         """Validate the arguments of ``Frames.load`` (clear errors, before any request).
@@ -167,9 +164,8 @@ class LoadSpec:
             raise ValueError(
                 f"labels_constraint must be one of {LABELS_CONSTRAINTS}, not {labels_constraint!r}."
             )
-        if labels_level not in LEVELS:
-            raise ValueError(f"labels_level must be one of {LEVELS}, not {labels_level!r}.")
-        clean_levels = tuple(_level(x, "levels") for x in levels)
+        labels_level = level_name(labels_level, "labels_level")
+        clean_levels = tuple(level_name(x, "levels") for x in levels)
         clean_tags: dict[str, tuple[str, ...]] = {}
         if tags is not None and not isinstance(tags, Mapping):
             raise TypeError(
@@ -179,11 +175,10 @@ class LoadSpec:
         for level, names in (tags or {}).items():
             if isinstance(names, str):
                 names = [names]
-            clean_tags[_level(level, "tags")] = tuple(
+            clean_tags[level_name(level, "tags")] = tuple(
                 check_keyword(f"tags[{level!r}]", n) for n in names
             )
-        if int(workers) < 1:
-            raise ValueError(f"workers must be >= 1, not {workers!r}.")
+        workers = check_workers(workers)
         named = [*clean_query, *(name for names in clean_tags.values() for name in names)]
         server_tags = _resolved_main_tags(main_tags, named)
         for key in clean_query:
@@ -201,7 +196,7 @@ class LoadSpec:
             labels_level=labels_level,
             tags=clean_tags,
             levels=tuple(level for level in LEVELS if level in clean_levels),
-            workers=int(workers),
+            workers=workers,
             main_tags=server_tags,
         )
 
@@ -254,15 +249,6 @@ def _resolved_main_tags(
     if all(MAIN_TAGS.level_of(name) is not None for name in named):
         return MAIN_TAGS
     return main_tags()
-
-
-def _level(name: str, argument: str = "level") -> str:
-    low = str(name).strip().lower()
-    aliases = {"patients": "patient", "studies": "study", "instances": "instance"}
-    low = aliases.get(low, low)
-    if low not in LEVELS:
-        raise ValueError(f"{argument}: unknown level {name!r}; use one of {', '.join(LEVELS)}.")
-    return low
 
 
 def costly_tags(spec: LoadSpec) -> dict[str, list[str]]:

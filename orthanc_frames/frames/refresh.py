@@ -50,7 +50,7 @@ read whole.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._parallel import executor
+from ..levels import Level
 from ..paging import iter_find_pages
 from .load import (
     CHILD_COUNT_TAG,
@@ -83,7 +85,7 @@ __all__ = ["MAX_CHANGE_PAGES", "ChangesLog", "read_changes", "refresh_frames"]
 CHANGES_PAGE = 1000
 MAX_CHANGE_PAGES = 20
 FULL_RELOAD_SHARE = 0.25
-UPPER_LEVELS = ("patient", "study", "series")
+UPPER_LEVELS = tuple(level.value for level in Level if level.child)
 _BACKGROUND_WORKERS = 4
 _CHECK_CONTENT = ["Labels", "Metadata", "IsStable"]
 _STATISTICS_COUNT = {"patient": "CountPatients", "study": "CountStudies", "series": "CountSeries"}
@@ -140,9 +142,8 @@ def refresh_frames(frames: Frames) -> None:
     since = frames.last_change_seq if frames.last_change_seq is not None else 0
     held = set(frames.loaded_levels)
     # Independent requests (instance labels, check pages) overlap on a small pool.
-    with ThreadPoolExecutor(
-        max_workers=min(frames.spec.workers, _BACKGROUND_WORKERS),
-        thread_name_prefix="orthanc-frames-refresh",
+    with executor(
+        min(frames.spec.workers, _BACKGROUND_WORKERS), client, name="orthanc-frames-refresh"
     ) as pool:
         labels_now = pool.submit(_labelled_instances, client) if "instance" in held else None
         log = read_changes(client, since)

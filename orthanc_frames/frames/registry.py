@@ -26,6 +26,8 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..levels import LEVEL_NAMES, level_name
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -42,7 +44,7 @@ __all__ = [
 ATTRS_KEY = "orthanc_frames"
 """The key of ``DataFrame.attrs`` under which a frame keeps its link."""
 
-LEVELS = ("patient", "study", "series", "instance")
+LEVELS = LEVEL_NAMES
 """Resource levels, top down; also the index names of the four frames."""
 
 
@@ -121,8 +123,7 @@ def attach(df: pd.DataFrame, source: Any, level: str) -> pd.DataFrame:
     pandas.DataFrame
         ``df`` itself, so that ``attach(df.merge(...), f, "series")`` reads well.
     """
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}.")
+    level = level_name(level)
     key = source if isinstance(source, str) else register(source)
     if key not in _entries:
         raise FramesLinkError(f"No Frames or client is registered under key {key!r}.")

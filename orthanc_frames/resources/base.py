@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from .._deprecation import renamed_keyword
 from .._html import html_card
+from .._parallel import check_workers
 from .._progress import progress_bar
 from ..client import route
 from ..client.errors import OrthancError
@@ -39,6 +40,7 @@ from ..client.names import (
 )
 from ..dicom_tags import tag_info
 from ..dicom_values import parse_orthanc_timestamp, parse_value, typed_tags
+from ..levels import Level
 from ._handle import ServerHandle
 from .job import Job, JobLost
 from .lookup import copies_made_since, instance_count, last_change
@@ -52,7 +54,7 @@ __all__ = ["Resource", "main_tag_property"]
 R = TypeVar("R", bound="Resource")
 
 # Shown by repr when already known (a repr never fetches).
-_CHILD_LEVEL = {"patient": "study", "study": "series", "series": "instance"}
+_CHILD_LEVEL = {level.value: level.child.value for level in Level if level.child}
 
 _REPR_TAGS = {
     "patient": ("PatientID", "PatientName"),
@@ -511,7 +513,8 @@ class Resource(ServerHandle):
             file per instance in a folder; ``"nifti"``: one NIfTI volume per
             series in a folder (needs the ``neuro`` plugin).
         workers : int, optional
-            Files fetched in parallel (folder downloads only; 4 by default).
+            Files fetched at once (folder downloads only; 8 by default, at most
+            the client's ``pool_size``).
         progress : bool, optional
             Show a progress bar (default: in notebooks and terminals): bytes
             written for one file, files written for a folder.
@@ -559,7 +562,7 @@ class Resource(ServerHandle):
             [self._id],
             file,
             format=format,
-            workers=4 if workers is None else workers,
+            workers=check_workers(workers),
             progress=progress,
         )
 

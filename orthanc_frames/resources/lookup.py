@@ -17,6 +17,7 @@ from typing import Any
 
 from ..client import route
 from ..client.errors import NotFound
+from ..levels import Level
 
 __all__ = [
     "BULK_CHUNK",
@@ -30,7 +31,6 @@ __all__ = [
 BULK_CHUNK = 500
 """Resources per ``/tools/bulk-content`` request."""
 
-_ROUTES = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
 _CHANGES_PAGE = 1000
 _SOURCE_METADATA = {"anonymize": "AnonymizedFrom", "modify": "ModifiedFrom"}
 
@@ -60,7 +60,7 @@ def bulk_content(
     """
     wanted = set(ids)
     found: dict[str, dict[str, Any]] = {}
-    orthanc_level = level.capitalize()
+    orthanc_level = Level.parse(level).orthanc
     for start in range(0, len(ids), BULK_CHUNK):
         chunk = list(ids[start : start + BULK_CHUNK])
         answer = client.POST(
@@ -89,9 +89,11 @@ def not_found_text(level: str, identifier: str) -> str:
 def instance_count(client: Any, level: str, identifier: str) -> int:
     """How many instances the resource holds (``/statistics``; an instance is read: 1)."""
     if level == "instance":
-        client.GET(route(_ROUTES[level], identifier))
+        client.GET(route(Level.parse(level).route, identifier))
         return 1
-    return int(client.GET(route(_ROUTES[level], identifier, "statistics"))["CountInstances"])
+    return int(
+        client.GET(route(Level.parse(level).route, identifier, "statistics"))["CountInstances"]
+    )
 
 
 def last_change(client: Any) -> int:
@@ -141,7 +143,7 @@ def copies_made_since(
     copies = []
     for candidate in candidates:
         try:
-            origin = client.GET(route(_ROUTES[level], candidate, "metadata", metadata))
+            origin = client.GET(route(Level.parse(level).route, candidate, "metadata", metadata))
         except NotFound:  # not a copy of anything, or deleted since
             continue
         if _text(origin) == source_id:

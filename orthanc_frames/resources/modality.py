@@ -24,6 +24,7 @@ from .._deprecation import renamed_keyword
 from .._html import html_card
 from ..client import route
 from ..client.errors import HTTPError, NotFound
+from ..levels import Level
 from .job import Job
 
 if TYPE_CHECKING:
@@ -44,16 +45,9 @@ _QUERY_ID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 
-_LEVELS = {"patient": "Patient", "study": "Study", "series": "Series", "instance": "Instance"}
-
 
 def _orthanc_level(level: str) -> str:
-    try:
-        return _LEVELS[str(level).strip().lower()]
-    except KeyError:
-        raise ValueError(
-            f"Unknown query level {level!r}; use 'Patient', 'Study', 'Series' or 'Instance'."
-        ) from None
+    return Level.parse(level).orthanc
 
 
 def _resource_ids(resources: Any) -> list[str]:
@@ -388,7 +382,7 @@ class Modality(_Remote):
                     "with a separate query, call find(level, query)."
                 )
             body = dict(level)
-            _orthanc_level(body.get("Level", ""))
+            body["Level"] = _orthanc_level(body.get("Level", ""))
             started = self.client.POST(self._route("query"), json=body)
             query_id = str(started["ID"])
             return {"ID": query_id, "answers": self.get_query_answers(query_id)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from ..levels import Level
 from .base import Resource, _format
 
 if TYPE_CHECKING:
@@ -19,9 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["ParentResource"]
 
 R = TypeVar("R", bound=Resource)
-
-# The route below ``/{level}/{id}/`` that lists the resources of a level.
-_ROUTE_OF_LEVEL = {"study": "studies", "series": "series", "instance": "instances"}
 
 
 class ParentResource(Resource):
@@ -42,7 +40,7 @@ class ParentResource(Resource):
     _child_class: ClassVar[type[Resource]]
 
     def _direct_children(self) -> list[Resource]:
-        return self._child_resources(self._child_class, _ROUTE_OF_LEVEL[self._child_class.level])
+        return self._child_resources(self._child_class, Level.parse(self._child_class.level).route)
 
     def _resources_below(self, resource_class: type[R]) -> list[R]:
         """Every resource of ``resource_class``'s level below this one.
@@ -53,14 +51,14 @@ class ParentResource(Resource):
         locked children.
         """
         if resource_class is self._child_class:
-            return self._child_resources(resource_class, _ROUTE_OF_LEVEL[resource_class.level])
+            return self._child_resources(resource_class, Level.parse(resource_class.level).route)
         if self.lock_children:
             found: list[R] = []
             for child in self._direct_children():
                 assert isinstance(child, ParentResource)
                 found.extend(child._resources_below(resource_class))
             return found
-        answers = self._client.GET(self._path(_ROUTE_OF_LEVEL[resource_class.level]))
+        answers = self._client.GET(self._path(Level.parse(resource_class.level).route))
         return [
             resource_class._from_information(self._client, information, complete=True)
             for information in answers or []

@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client.errors import OrthancError
-from ..orthanc_ids import LEVELS, orthanc_id
+from ..levels import LEVEL_NAMES as LEVELS
+from ..levels import Level, level_name
+from ..orthanc_ids import orthanc_id
 from ..paging import find_all, iter_find_pages, list_matchable
 from .paths import safe_component, unique_names
 
@@ -58,26 +60,18 @@ LAYOUT_TAGS: Mapping[str, tuple[str, ...]] = {
 }
 """The tags a folder or file name is made of, per level, joined by ``" - "``."""
 
-_PLURALS = {"patients": "patient", "studies": "study", "series": "series", "instances": "instance"}
-_ROUTES = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
 IDENTIFIER_CHUNK = 200
 """Identifiers per ``/tools/find`` filter (keeps the server's SQL small)."""
 
 
 def normalize_level(level: str) -> str:
-    """``"Patient"``, ``"patients"``... -> ``"patient"``; anything else raises ValueError."""
-    text = str(level).strip().lower()
-    text = _PLURALS.get(text, text)
-    if text not in LEVELS:
-        raise ValueError(
-            f"Unknown level {level!r}; use one of 'patient', 'study', 'series', 'instance'."
-        )
-    return text
+    """``"Patient"``, ``"patients"``... -> ``"patient"``; see :meth:`Level.parse`."""
+    return level_name(level)
 
 
 def route_of(level: str) -> str:
     """The REST collection of a level: ``"study"`` -> ``"studies"``."""
-    return _ROUTES[level]
+    return Level.parse(level).route
 
 
 def component_name(level: str, tags: Mapping[str, Any], fallback: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._html import html_card
-from .._parallel import describe_error, run_each
+from .._parallel import DEFAULT_WORKERS, check_workers, describe_error, run_each
 from ..client import route
 from ..client.errors import OrthancError
 from ..resources.job import Job
@@ -237,7 +237,7 @@ def download(
     path: str | os.PathLike[str],
     *,
     format: DownloadFormat | str = "dicom",
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
     overwrite: bool = False,
     archive_as_job: bool = False,
@@ -266,7 +266,7 @@ def download(
         name falls back to the UID; names that collide in one folder get
         the start of their Orthanc ID appended.
     workers : int
-        Files fetched in parallel (at most the client's pool size).
+        Files fetched at once (at most the client's ``pool_size``).
     progress : bool, optional
         Show a progress bar; default: in notebooks and terminals only.
     overwrite : bool
@@ -309,6 +309,7 @@ def download(
     DownloadReport(dicom of study to 'out': 8 written, 0 skipped, 0 failed)
     """
     level = normalize_level(level)
+    check_workers(workers)
     if format not in _EXTENSIONS:
         raise ValueError(f"Unknown format {format!r}; use 'dicom', 'zip' or 'nifti'.")
     if format == "nifti":
@@ -340,7 +341,6 @@ def download(
     else:
         tasks, unplaced = _layout_tasks(client, level, selected, root, format)
     report.items.extend(unplaced)
-    workers = max(1, min(workers, client.pool_size))
 
     def run(task: _Task) -> DownloadItem:
         if not overwrite and task.is_complete(task.path):
@@ -349,7 +349,7 @@ def download(
         return _item(task, "ok")
 
     outcomes = run_each(
-        run, tasks, workers=workers, progress=progress, desc="download", unit="file"
+        run, tasks, workers=workers, client=client, progress=progress, desc="download", unit="file"
     )
     for outcome in outcomes:
         if outcome.value is not None:
@@ -549,6 +549,7 @@ def _download_resources(
         if hasattr(resources, "id") and hasattr(resources, "client")
         else list(resources)
     )
+    check_workers(workers)
     groups: dict[tuple[int, str], tuple[Any, list[str]]] = {}
     top_of: dict[str, str] = {}
     for resource in items:
@@ -599,7 +600,7 @@ def retrieve_and_write_patients(
     path: str | os.PathLike[str],
     *,
     format: DownloadFormat | str = "dicom",
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
     overwrite: bool = False,
 ) -> DownloadReport:
@@ -630,7 +631,7 @@ def retrieve_and_write_studies(
     path: str | os.PathLike[str],
     *,
     format: DownloadFormat | str = "dicom",
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
     overwrite: bool = False,
 ) -> DownloadReport:
@@ -646,7 +647,7 @@ def retrieve_and_write_series(
     path: str | os.PathLike[str],
     *,
     format: DownloadFormat | str = "dicom",
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
     overwrite: bool = False,
 ) -> DownloadReport:
@@ -662,7 +663,7 @@ def retrieve_and_write_instances(
     path: str | os.PathLike[str],
     *,
     format: DownloadFormat | str = "dicom",
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
     overwrite: bool = False,
 ) -> DownloadReport:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._html import html_card
-from .._parallel import run_each
+from .._parallel import DEFAULT_WORKERS, check_workers, run_each
 from ..client.errors import HTTPError, OrthancError
 from ._listing import capped_listing
 
@@ -170,7 +170,7 @@ def upload(
     client: Any,
     source: Any,
     recursive: bool = True,
-    workers: int = 4,
+    workers: int = DEFAULT_WORKERS,
     progress: bool | None = None,
 ) -> UploadReport:
     """Store DICOM data in the server (``POST /instances``).
@@ -187,7 +187,8 @@ def upload(
     recursive : bool
         Descend into sub-folders.
     workers : int
-        Parallel uploads. Each worker holds one file in memory at a time.
+        Uploads in flight at once (at most the client's ``pool_size``); each holds
+        one file in memory.
     progress : bool, optional
         Show a progress bar; default: in notebooks and terminals only.
 
@@ -213,6 +214,7 @@ def upload(
     >>> report.rejected  # doctest: +SKIP
     []
     """
+    check_workers(workers)
     sources = list(source) if isinstance(source, (list, tuple)) else [source]
     for item in sources:
         if isinstance(item, (str, os.PathLike)) and not Path(item).exists():
@@ -225,8 +227,9 @@ def upload(
         return client.POST("/instances", data=part.read())
 
     report = UploadReport()
-    workers = max(1, min(workers, client.pool_size))
-    outcomes = run_each(send, parts, workers=workers, progress=progress, desc="upload", unit="file")
+    outcomes = run_each(
+        send, parts, workers=workers, client=client, progress=progress, desc="upload", unit="file"
+    )
     for outcome in outcomes:
         part = outcome.item
         if outcome.error is not None:

@@ -24,10 +24,10 @@ import pandas as pd
 from .._parallel import describe_error
 from ..client.names import check_label
 from ..frames import bulk
+from ..levels import LEVEL_NAMES, Level
 
 __all__ = ["ACTIONS", "ActionBar", "ActionSpec", "result_html"]
 
-_PLURAL = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
 _RESULT_ROWS_SHOWN = 100
 
 
@@ -72,7 +72,7 @@ ACTIONS: dict[str, ActionSpec] = {
 def _describe_selection(selection: pd.DataFrame) -> str:
     level = str(selection.index.name or "resource")
     count = len(selection)
-    noun = level if count == 1 else _PLURAL.get(level, level)
+    noun = Level(level).route if count != 1 and level in LEVEL_NAMES else level
     return f"{count:,} {noun}"
 
 

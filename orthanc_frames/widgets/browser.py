@@ -30,7 +30,6 @@ from .tags import TagViewer
 
 __all__ = ["Browser", "browse"]
 
-_PLURAL = {"patient": "patients", "study": "studies", "series": "series", "instance": "instances"}
 
 PATIENT_COLUMNS = (
     Column("PatientName", "name", 17),
