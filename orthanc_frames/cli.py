@@ -47,6 +47,14 @@ _SHOWN_COLUMNS = ("PatientName", "StudyDate", "Modality", "SeriesDescription", "
 _PANDAS_DISPLAY = ("display.width", 120, "display.max_columns", 12, "display.max_colwidth", 28)
 
 
+def _level_argument(text: str) -> str:
+    """A level as typed (``series``, ``Series``, ``studies``); argparse's choices refuse others."""
+    try:
+        return level_name(text, "--level")
+    except ValueError:
+        return text
+
+
 class UsageError(Exception):
     """A command line that cannot be run as given (exit code 2)."""
 
@@ -115,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--level",
         choices=LEVEL_CHOICES,
-        type=level_name,
+        type=_level_argument,
         default="series",
         help="the frame to write: one row per resource of this level (default: series)",
     )

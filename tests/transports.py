@@ -6,6 +6,8 @@ wrap the real transport, so every request still reaches a real Orthanc.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -177,3 +179,35 @@ class JobDroppedTransport(RecordingTransport):
                     self.before_drop(parts[1])
                 return httpx.Response(404, text="unknown job", request=request)
         return response
+
+
+class ConcurrencyTransport(RecordingTransport):
+    """Forwards every request and records the most requests ever in flight at once.
+
+    Each request is held ``hold`` seconds before it is forwarded, so requests
+    sent in parallel overlap at this transport whatever the server's speed.
+    """
+
+    def __init__(self, hold: float = 0.05) -> None:
+        super().__init__()
+        self.hold = hold
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            time.sleep(self.hold)
+            response = super().handle_request(request)
+            response.read()
+            return response
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def clear(self) -> None:
+        super().clear()
+        self.most_in_flight = 0
