@@ -105,10 +105,10 @@ _RESPONSE_CONTENT = {
 }
 # UIDs asked with every row, to compute the IDs of ancestors above the parent.
 _LINK_TAGS = {
-    "patient": (),
-    "study": (),
-    "series": ("PatientID", "StudyInstanceUID"),
-    "instance": ("PatientID", "StudyInstanceUID", "SeriesInstanceUID"),
+    level.value: tuple(a.identifier_tag for a in reversed(level.ancestors))
+    if level.depth > 1
+    else ()
+    for level in Level
 }
 _DICOM_FILE_ATTACHMENT = 1
 UID_CHUNK = 500

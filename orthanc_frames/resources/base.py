@@ -105,6 +105,17 @@ class Resource(ServerHandle):
     _parent_key: ClassVar[str | None] = None
     _children_key: ClassVar[str | None] = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.level:
+            return  # an abstract base (ParentResource): no level of its own
+        level = Level.parse(cls.level)
+        cls._route, cls._parent_key, cls._children_key = (
+            level.route,
+            level.parent_key,
+            level.children_key,
+        )
+
     def __init__(self, id: str, client: Orthanc, lock_children: bool = False) -> None:
         if not isinstance(id, str):
             raise TypeError(

@@ -47,8 +47,6 @@ class Instance(Resource):
     """
 
     level = "instance"
-    _route = "instances"
-    _parent_key = "ParentSeries"
 
     @property
     def uid(self) -> str | None:

@@ -34,8 +34,6 @@ class Patient(ParentResource):
     """
 
     level = "patient"
-    _route = "patients"
-    _children_key = "Studies"
     _child_class = Study
 
     @property

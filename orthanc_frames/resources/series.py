@@ -32,9 +32,6 @@ class Series(ParentResource):
     """
 
     level = "series"
-    _route = "series"
-    _parent_key = "ParentStudy"
-    _children_key = "Instances"
     _child_class = Instance
 
     @property

@@ -29,9 +29,6 @@ class Study(ParentResource):
     """
 
     level = "study"
-    _route = "studies"
-    _parent_key = "ParentPatient"
-    _children_key = "Series"
     _child_class = Series
 
     @property
