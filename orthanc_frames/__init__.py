@@ -50,6 +50,7 @@ from .frames import Frames
 from .frames import accessor as _accessor  # noqa: F401  (registers the df.orthanc accessor)
 from .frames.accessor import OrthancLinkError
 from .frames.load import ExtraTagsCostWarning
+from .levels import Level
 from .resources import (
     Instance,
     Job,
@@ -142,6 +143,7 @@ __all__ = [
     "JobLost",
     "JobState",
     "JobTimeout",
+    "Level",
     "Modality",
     "NotFound",
     "Orthanc",

@@ -253,7 +253,12 @@ def query_orthanc(
 
 
 def _found(resource_class: type[R], arguments: Mapping[str, Any]) -> list[R]:
-    """:func:`query_orthanc` at the level of ``resource_class``, with a find_*'s arguments."""
+    """:func:`query_orthanc` at the level of ``resource_class``, with a find_*'s arguments.
+
+    ``arguments`` is the calling find_*'s ``locals()``: exactly its parameters,
+    which are those of :func:`query_orthanc` but ``level``. Each find_* keeps
+    its R signature written out, for ``help()``; this is what they share.
+    """
     found = query_orthanc(level=resource_class.level, **arguments)
     return [r for r in found if isinstance(r, resource_class)]
 
