@@ -238,8 +238,9 @@ def query_orthanc(
 
     Examples
     --------
-    >>> series = of.query_orthanc(c, "series", {"Modality": "MR"})  # doctest: +SKIP
-    >>> [(s.parent_patient.name, s.description) for s in series]  # doctest: +SKIP
+    >>> series = of.query_orthanc(c, "series", {"Modality": "MR"})
+    >>> [(s.parent_patient.name, s.description) for s in series]  # doctest: +ELLIPSIS
+    [(...)...]
     """
     query = checked_query(query)
     if limit is not None and limit < 0:
@@ -306,7 +307,8 @@ def find_patients(
 
     Examples
     --------
-    >>> of.find_patients(c, {"PatientName": "Dupont*"}, labels=["cohort-a"])  # doctest: +SKIP
+    >>> of.find_patients(c, {"PatientName": "Dupont*"}, labels=["cohort-a"])
+    []
     """
     return _find_level(
         client,
@@ -336,7 +338,8 @@ def find_studies(
 
     Examples
     --------
-    >>> of.find_studies(c, {"StudyDate": "2020*"})  # doctest: +SKIP
+    >>> of.find_studies(c, {"StudyDate": "20190101-20191231"})  # doctest: +ELLIPSIS
+    [Study('...', ...), ...]
     """
     return _find_level(
         client,
@@ -366,7 +369,8 @@ def find_series(
 
     Examples
     --------
-    >>> of.find_series(c, {"Modality": "CT"})  # doctest: +SKIP
+    >>> of.find_series(c, {"Modality": "CT"})  # doctest: +ELLIPSIS
+    [Series('...', ...), ...]
     """
     return _find_level(
         client,
@@ -396,7 +400,8 @@ def find_instances(
 
     Examples
     --------
-    >>> of.find_instances(c, {"InstanceNumber": "1"})  # doctest: +SKIP
+    >>> of.find_instances(c, {"InstanceNumber": "1"})  # doctest: +ELLIPSIS
+    [Instance('...', ...), ...]
     """
     return _find_level(
         client,
@@ -531,8 +536,9 @@ def find_and_filter_patients(
 
     Examples
     --------
-    >>> of.find_and_filter_patients(  # doctest: +SKIP
+    >>> of.find_and_filter_patients(  # doctest: +ELLIPSIS
     ...     c, patient_filter=lambda p: p.sex == "F", series_filter=lambda s: s.modality == "MR")
+    [...]
     """
     found = _find_and_filter(
         client,
