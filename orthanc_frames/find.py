@@ -228,8 +228,9 @@ def query_orthanc(
 
     Examples
     --------
-    >>> series = of.query_orthanc(c, "series", {"Modality": "MR"})  # doctest: +SKIP
-    >>> [(s.parent_patient.name, s.description) for s in series]  # doctest: +SKIP
+    >>> series = of.query_orthanc(c, "series", {"Modality": "MR"})
+    >>> [(s.parent_patient.name, s.description) for s in series]  # doctest: +ELLIPSIS
+    [(...)...]
     """
     query = checked_query(query)
     if limit is not None and limit < 0:
@@ -281,7 +282,8 @@ def find_patients(
 
     Examples
     --------
-    >>> of.find_patients(c, {"PatientName": "Dupont*"}, labels=["cohort-a"])  # doctest: +SKIP
+    >>> of.find_patients(c, {"PatientName": "Dupont*"}, labels=["cohort-a"])
+    []
     """
     return _found(Patient, locals())
 
@@ -300,7 +302,8 @@ def find_studies(
 
     Examples
     --------
-    >>> of.find_studies(c, {"StudyDate": "2020*"})  # doctest: +SKIP
+    >>> of.find_studies(c, {"StudyDate": "20190101-20191231"})  # doctest: +ELLIPSIS
+    [Study('...', ...), ...]
     """
     return _found(Study, locals())
 
@@ -319,7 +322,8 @@ def find_series(
 
     Examples
     --------
-    >>> of.find_series(c, {"Modality": "CT"})  # doctest: +SKIP
+    >>> of.find_series(c, {"Modality": "CT"})  # doctest: +ELLIPSIS
+    [Series('...', ...), ...]
     """
     return _found(Series, locals())
 
@@ -338,7 +342,8 @@ def find_instances(
 
     Examples
     --------
-    >>> of.find_instances(c, {"InstanceNumber": "1"})  # doctest: +SKIP
+    >>> of.find_instances(c, {"InstanceNumber": "1"})  # doctest: +ELLIPSIS
+    [Instance('...', ...), ...]
     """
     return _found(Instance, locals())
 
@@ -472,8 +477,9 @@ def find_and_filter_patients(
 
     Examples
     --------
-    >>> of.find_and_filter_patients(  # doctest: +SKIP
+    >>> of.find_and_filter_patients(  # doctest: +ELLIPSIS
     ...     c, patient_filter=lambda p: p.sex == "F", series_filter=lambda s: s.modality == "MR")
+    [...]
     """
     filters = (patient_filter, study_filter, series_filter, instance_filter)
     return _find_and_filter(client, Patient, filters, workers, progress)

@@ -8,9 +8,10 @@ DICOMweb, neuro and GDCM plugins).
 Examples
 --------
 >>> from orthanc_frames.local_server import LocalOrthanc
->>> with LocalOrthanc(extra={"LimitFindResults": 100}) as server:  # doctest: +SKIP
-...     server.load("cohort/")
+>>> with LocalOrthanc(extra={"LimitFindResults": 100}) as server:  # doctest: +ELLIPSIS
+...     stored = server.load("cohort/")
 ...     print(server.url, server.username)
+http://127.0.0.1:... orthanc
 
 Run ``python -m orthanc_frames.local_server --demo`` to start a server, load
 a synthetic cohort, print what the server can do, and stop it.

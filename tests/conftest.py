@@ -37,17 +37,18 @@ empty_server  (function-scoped)
 client  (function-scoped)
     ``orthanc_frames.Orthanc`` connected to ``cohort_server``, closed after
     the test.
+small_cohort
+    ``CohortSummary`` of a small cohort on disk, not on any server (2
+    patients, 1 study each, 2 series each, 2 instances each, 8x8 pixels: 8
+    instances); tests that change a server load it into their own.
 pydicom_files
     Paths of real DICOM files bundled with pydicom that Orthanc accepts:
     ``CT_small.dcm``, ``MR_small.dcm``, ``chrGreek.dcm`` (ISO_IR 126,
     "Διονυσιος") and ``chrH31.dcm`` (ISO 2022 Japanese,
     "Yamada^Tarou=山田^太郎=やまだ^たろう").
 
-Helper
-------
-load_into(server, folder) -> list[dict]
-    Store every file under ``folder`` in ``server`` (4 parallel uploads);
-    import it with ``from conftest import load_into``.
+Helpers (``load_into``, ``USERNAME``, ``PASSWORD``) are in ``helpers.py``:
+``from helpers import load_into``. Fixtures are never imported.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import PASSWORD, USERNAME, load_into
 
 from orthanc_frames.local_server import (
     LocalOrthanc,
@@ -68,8 +70,6 @@ from orthanc_frames.local_server import (
 )
 from orthanc_frames.synthetic import CohortSummary, write_cohort
 
-USERNAME = "orthanc"
-PASSWORD = "orthanc"
 PYDICOM_TEST_FILES = ("CT_small.dcm", "MR_small.dcm")
 PYDICOM_CHARSET_FILES = ("chrGreek.dcm", "chrH31.dcm")
 
@@ -79,11 +79,6 @@ _empty_server_numbers = itertools.count(1)
 
 def _running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def load_into(server: LocalOrthanc, folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Store every file under ``folder`` in ``server``; return Orthanc's answers."""
-    return server.load(folder, workers=4)
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +110,18 @@ def make_server(orthanc_bin: str, tmp_path_factory: pytest.TempPathFactory) -> I
 @pytest.fixture(scope="session")
 def cohort_dir(tmp_path_factory: pytest.TempPathFactory) -> CohortSummary:
     return write_cohort(tmp_path_factory.mktemp("cohort"), invalid_values=True)
+
+
+@pytest.fixture(scope="session")
+def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> CohortSummary:
+    return write_cohort(
+        tmp_path_factory.mktemp("small-cohort"),
+        patients=2,
+        studies=1,
+        series=2,
+        instances=2,
+        size=8,
+    )
 
 
 @pytest.fixture(scope="session")

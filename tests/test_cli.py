@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PASSWORD, USERNAME, load_into
+from helpers import PASSWORD, USERNAME, load_into
 
 from orthanc_frames import Orthanc
 from orthanc_frames.demo import DEMO_LABEL

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import PASSWORD, USERNAME
+from helpers import PASSWORD, USERNAME
 
 import orthanc_frames as of
 from orthanc_frames.dicom_tags import DEFAULT_MAIN_TAGS

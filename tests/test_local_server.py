@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import load_into
+from helpers import load_into
 
 from orthanc_frames.local_server import (
     LocalOrthanc,

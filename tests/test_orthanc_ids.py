@@ -8,7 +8,7 @@ from typing import Any
 import pydicom
 import pydicom.config
 import pytest
-from conftest import load_into
+from helpers import load_into
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid

@@ -83,7 +83,7 @@ def test_response_content_and_requested_tags(client: Any) -> None:
 
 
 def test_labels_filter(empty_server: Any, cohort_dir: Any) -> None:
-    from conftest import load_into
+    from helpers import load_into
 
     load_into(empty_server, cohort_dir.files[0].parent)
     with _client(empty_server) as c:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import PASSWORD, USERNAME
+from helpers import PASSWORD, USERNAME
 from transports import RecordingTransport
 
 import orthanc_frames as of

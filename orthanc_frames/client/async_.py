@@ -31,6 +31,8 @@ class AsyncOrthanc(ClientBase, AsyncOrthancRestMethods):
 
     Examples
     --------
+    Top-level ``await`` (Jupyter, ``python -m asyncio``) cannot run in a doctest:
+
     >>> async with AsyncOrthanc("http://127.0.0.1:8042") as ac:  # doctest: +SKIP
     ...     system = await ac.get_system()
     """

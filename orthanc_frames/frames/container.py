@@ -61,20 +61,22 @@ class Frames:
     Examples
     --------
     Load a cohort (filters run on the server), select with pandas, walk the
-    links up and down, and act on the selection:
+    links up and down, and act on the selection (in the tests, ``c`` is a
+    client of a test server instead):
 
-    >>> import orthanc_frames as of  # doctest: +SKIP
+    >>> import orthanc_frames as of
     >>> c = of.Orthanc("http://127.0.0.1:8042", username="orthanc", password="orthanc")  # doctest: +SKIP
-    >>> f = c.frames(query={"StudyDate": "20200101-20201231"},
-    ...              tags={"series": ["SliceThickness"]})  # doctest: +SKIP
-    >>> thin_ct = f.series.query("Modality == 'CT' and SliceThickness <= 1.5")  # doctest: +SKIP
-    >>> f.studies.loc[thin_ct["study"].unique()]  # their studies  # doctest: +SKIP
-    >>> f.instances[f.instances["series"].isin(thin_ct.index)]  # their instances  # doctest: +SKIP
-    >>> thin_ct.orthanc.add_label("thin-ct")  # doctest: +SKIP
-    >>> f.flat("series").groupby("PatientSex")["Modality"].value_counts()  # doctest: +SKIP
-    >>> f.refresh()  # only what changed on the server  # doctest: +SKIP
-    >>> f.to_parquet("snapshot/")  # doctest: +SKIP
-    >>> again = of.Frames.read_parquet("snapshot/", client=c)  # doctest: +SKIP
+    >>> f = c.frames(query={"StudyDate": "20190101-20191231"},
+    ...              tags={"series": ["SliceThickness"]})
+    >>> thin_ct = f.series.query("Modality == 'CT' and SliceThickness <= 1.5")
+    >>> their_studies = f.studies.loc[thin_ct["study"].unique()]
+    >>> their_instances = f.instances[f.instances["series"].isin(thin_ct.index)]
+    >>> result = thin_ct.orthanc.add_label("thin-ct")  # one row per series: status, error
+    >>> counts = f.flat("series").groupby("PatientSex")["Modality"].value_counts()
+    >>> f.refresh()  # only what changed on the server  # doctest: +ELLIPSIS
+    <Frames of http://127.0.0.1:...>
+    >>> f.to_parquet("snapshot/")
+    >>> again = of.Frames.read_parquet("snapshot/", client=c)
     """
 
     def __init__(
@@ -380,6 +382,8 @@ class Frames:
 
         Examples
         --------
+        ``sel`` and ``other`` stand for frames of your own (not run in the tests):
+
         >>> merged = sel.reset_index().merge(other, on="StudyInstanceUID")  # doctest: +SKIP
         >>> f.attach(merged.set_index("series"), "series").orthanc.add_label("x")  # doctest: +SKIP
         """
@@ -408,7 +412,7 @@ class Frames:
 
         Examples
         --------
-        >>> f.flat("series").query("PatientSex == 'F' and Modality == 'MR'")  # doctest: +SKIP
+        >>> women_mr = f.flat("series").query("PatientSex == 'F' and Modality == 'MR'")
         """
         level = level_name(level)
         out = self.frame(level).copy()

@@ -150,9 +150,10 @@ class Job(ServerHandle):
 
     Examples
     --------
-    >>> job = study.anonymize_as_job()  # doctest: +SKIP
-    >>> content = job.wait_until_completion(progress=True)  # doctest: +SKIP
-    >>> Study(content["ID"], client)  # doctest: +SKIP
+    >>> job = study.anonymize_as_job()
+    >>> content = job.wait_until_completion(progress=True)
+    >>> Study(content["ID"], client)  # doctest: +ELLIPSIS
+    Study('...')
     """
 
     def __init__(self, id: str, client: Orthanc) -> None:

@@ -7,10 +7,10 @@ C-STORE. A :class:`Peer` is another Orthanc server it knows
 
 Examples
 --------
->>> pacs = Modality(c, "PACS")  # doctest: +SKIP
->>> if pacs.echo():  # doctest: +SKIP
+>>> pacs = Modality(c, "PACS")
+>>> if pacs.echo():
 ...     answers = pacs.find("Study", {"PatientID": "123*", "StudyDate": ""})
-...     answers.retrieve()  # C-MOVE everything found to this Orthanc
+...     moved = answers.retrieve()  # C-MOVE everything found to this Orthanc
 """
 
 from __future__ import annotations
@@ -274,8 +274,8 @@ class Modality(_Remote):
 
     Examples
     --------
-    >>> pacs = Modality(c, "PACS")  # doctest: +SKIP
-    >>> pacs.echo()  # doctest: +SKIP
+    >>> pacs = Modality(c, "PACS")
+    >>> pacs.echo()
     EchoResult(ok=True, target='PACS', reason=None)
     """
 

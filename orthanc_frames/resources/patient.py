@@ -27,10 +27,13 @@ class Patient(ParentResource):
 
     Examples
     --------
-    >>> patient = of.Patient("0946fcb6-cf12ab43-bad958c1-bf057ad5-0fc6f54c", c)  # doctest: +SKIP
-    >>> patient.name, patient.birth_date  # doctest: +SKIP
+    The first patient of the synthetic cohort (:func:`~orthanc_frames.synthetic.write_cohort`):
+
+    >>> patient = of.Patient("1149c93f-04d9e305-8d585565-8dce7c84-2a5ba276", c)
+    >>> patient.name, patient.birth_date
     ('Müller^Jürgen', datetime.date(1940, 1, 1))
-    >>> [study.date for study in patient.studies]  # doctest: +SKIP
+    >>> [study.date for study in patient.studies]
+    [datetime.date(2019, 1, 15)]
     """
 
     level = "patient"

@@ -2,6 +2,8 @@
 
 Examples
 --------
+A person picks in a notebook, so these lines are not run in the tests:
+
 >>> import orthanc_frames as of
 >>> c = of.Orthanc.from_env()
 >>> b = of.browse(c.frames())  # doctest: +SKIP

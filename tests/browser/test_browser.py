@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PASSWORD, USERNAME
+from helpers import PASSWORD, USERNAME
 
 pytest.importorskip("voila")
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from conftest import PASSWORD, USERNAME, load_into
+from helpers import PASSWORD, USERNAME, load_into
 from transports import RecordingTransport
 
 pytest.importorskip("ipywidgets")

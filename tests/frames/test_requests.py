@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import load_into
+from helpers import load_into
 from transports import CountingTransport
 
 import orthanc_frames as of

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pydicom
 import pytest
-from conftest import PASSWORD, USERNAME
+from helpers import PASSWORD, USERNAME
 from transports import CountingTransport
 
 import orthanc_frames as of

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import load_into
+from helpers import load_into
 
 import orthanc_frames as of
 from orthanc_frames.synthetic import write_cohort

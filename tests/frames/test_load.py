@@ -155,7 +155,7 @@ def test_query_push_down_on_a_study_tag_restricts_every_level(client: Any, frame
 
 
 def test_labels_push_down(empty_server: Any, cohort_dir: Any) -> None:
-    from conftest import load_into
+    from helpers import load_into
 
     load_into(empty_server, cohort_dir.outdir)
     with of.Orthanc(empty_server.url, username="orthanc", password="orthanc") as c:

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PASSWORD, USERNAME, load_into
+from helpers import PASSWORD, USERNAME, load_into
 from transports import AnswerLostTransport, CutBodyTransport, StatusTransport
 
 import orthanc_frames as of

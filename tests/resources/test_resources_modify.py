@@ -7,20 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, USERNAME, load_into
+from helpers import PASSWORD, USERNAME, load_into
 from transports import JobDroppedTransport
 
 import orthanc_frames as of
-from orthanc_frames.synthetic import write_cohort
 
 USER_CONFIG = {"UserMetadata": {"Reviewer": 1024}, "UserContentType": {"notes": 1025}}
-
-
-@pytest.fixture(scope="module")
-def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return write_cohort(
-        tmp_path_factory.mktemp("small"), patients=2, studies=1, series=2, instances=2
-    )
 
 
 @pytest.fixture

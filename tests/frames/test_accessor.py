@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import PASSWORD, USERNAME, load_into
+from helpers import PASSWORD, USERNAME, load_into
 
 import orthanc_frames as of
 from orthanc_frames.frames import accessor, attach
@@ -42,16 +42,9 @@ def instance_count(client: of.Orthanc, level: str, identifier: str) -> int:
     return int(client.GET(f"{ROUTES[level]}/{identifier}/statistics")["CountInstances"])
 
 
-@pytest.fixture(scope="module")
-def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("small-cohort")
-    write_cohort(folder, patients=2, studies=1, series=3, instances=2, size=8)
-    return folder
-
-
 @pytest.fixture
-def mutable_client(empty_server: Any, small_cohort: Path) -> Iterator[of.Orthanc]:
-    load_into(empty_server, small_cohort)
+def mutable_client(empty_server: Any, small_cohort: Any) -> Iterator[of.Orthanc]:
+    load_into(empty_server, small_cohort.outdir)
     with of.Orthanc(empty_server.url, username=USERNAME, password=PASSWORD) as client:
         yield client
 

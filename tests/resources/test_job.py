@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, USERNAME, load_into
+from helpers import PASSWORD, USERNAME, load_into
 
 import orthanc_frames as of
-from orthanc_frames.synthetic import write_cohort
 
 
 class SilentDicomPeer:
@@ -51,11 +50,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return write_cohort(tmp_path_factory.mktemp("jobs"), patients=1, studies=1, series=2)
 
 
 @pytest.fixture

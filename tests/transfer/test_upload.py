@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from conftest import PASSWORD, USERNAME
+from helpers import PASSWORD, USERNAME
 
 import orthanc_frames as of
 from orthanc_frames.local_server import LocalOrthanc
-from orthanc_frames.synthetic import write_cohort
+from orthanc_frames.synthetic import CohortSummary
 from orthanc_frames.transfer import upload
 
 
@@ -22,20 +22,13 @@ def fresh(empty_server: LocalOrthanc) -> Iterator[of.Orthanc]:
         yield c
 
 
-@pytest.fixture(scope="module")
-def small_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_cohort(
-        tmp_path_factory.mktemp("upload"), patients=1, studies=1, series=2, instances=3
-    ).outdir
-
-
 def test_folder_upload_stores_every_file_and_reports_rejections(
-    fresh: of.Orthanc, small_cohort: Path, tmp_path: Path
+    fresh: of.Orthanc, small_cohort: CohortSummary, tmp_path: Path
 ) -> None:
     folder = tmp_path / "mixed"
     nested = folder / "deeper" / "still"
     nested.mkdir(parents=True)
-    files = sorted(small_cohort.rglob("*.dcm"))
+    files = sorted(small_cohort.outdir.rglob("*.dcm"))
     for index, path in enumerate(files):
         (nested if index % 2 else folder).joinpath(path.name + f".{index}").write_bytes(
             path.read_bytes()
@@ -44,7 +37,7 @@ def test_folder_upload_stores_every_file_and_reports_rejections(
 
     report = upload(fresh, folder)
 
-    assert len(report.stored) == len(files) == 6
+    assert len(report.stored) == len(files) == len(small_cohort.files)
     assert {item.status for item in report.stored} == {"Success"}
     assert sorted(report.instance_ids) == sorted(fresh.get_instances())
     [rejected] = report.rejected
@@ -61,9 +54,9 @@ def test_folder_upload_stores_every_file_and_reports_rejections(
 
 
 def test_non_recursive_upload_ignores_subfolders(
-    fresh: of.Orthanc, small_cohort: Path, tmp_path: Path
+    fresh: of.Orthanc, small_cohort: CohortSummary, tmp_path: Path
 ) -> None:
-    files = sorted(small_cohort.rglob("*.dcm"))
+    files = sorted(small_cohort.outdir.rglob("*.dcm"))
     (tmp_path / "sub").mkdir()
     (tmp_path / "top.dcm").write_bytes(files[0].read_bytes())
     (tmp_path / "sub" / "below.dcm").write_bytes(files[1].read_bytes())
@@ -73,13 +66,13 @@ def test_non_recursive_upload_ignores_subfolders(
 
 
 def test_zip_members_are_stored_and_reported_one_by_one(
-    fresh: of.Orthanc, small_cohort: Path, tmp_path: Path
+    fresh: of.Orthanc, small_cohort: CohortSummary, tmp_path: Path
 ) -> None:
-    files = sorted(small_cohort.rglob("*.dcm"))
+    files = sorted(small_cohort.outdir.rglob("*.dcm"))
     archive = tmp_path / "batch.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         for path in files:
-            zipped.write(path, f"dicom/{path.parent.name}/{path.name}")
+            zipped.write(path, f"dicom/{path.relative_to(small_cohort.outdir).as_posix()}")
         zipped.writestr("README.txt", "hello")
 
     report = upload(fresh, archive)
@@ -91,7 +84,7 @@ def test_zip_members_are_stored_and_reported_one_by_one(
 
 
 def test_datasets_bytes_and_lists_are_uploaded(
-    fresh: of.Orthanc, small_cohort: Path, pydicom_files: list[Path]
+    fresh: of.Orthanc, small_cohort: CohortSummary, pydicom_files: list[Path]
 ) -> None:
     from pydicom.dataset import Dataset
     from pydicom.uid import generate_uid
@@ -103,7 +96,7 @@ def test_datasets_bytes_and_lists_are_uploaded(
     built.StudyInstanceUID = generate_uid()
     built.SeriesInstanceUID = generate_uid()
     read = pydicom.dcmread(pydicom_files[0])
-    raw = sorted(small_cohort.rglob("*.dcm"))[0].read_bytes()
+    raw = sorted(small_cohort.outdir.rglob("*.dcm"))[0].read_bytes()
 
     report = upload(fresh, [built, read, raw, pydicom_files[1]], workers=2)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from conftest import load_into
+from helpers import load_into
 
 import orthanc_frames as of
 from orthanc_frames.synthetic import write_cohort

@@ -27,7 +27,7 @@ from orthanc_frames.client.generated import (
     OrthancRestMethods,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = REPO_ROOT / "scripts" / "generate_client.py"
 SPEC: dict[str, Any] = json.loads(
     resources.files("orthanc_frames").joinpath("client/orthanc-openapi.json").read_text("utf-8")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, USERNAME
+from helpers import PASSWORD, USERNAME
 from transports import CountingTransport
 
 import orthanc_frames as of
