@@ -38,6 +38,18 @@ How Orthanc pages (measured on a real Orthanc 1.12.7)
 Older servers (before 1.12.5: no ``ResponseContent``, no count) get
 ``Expand: true`` pages with ``Limit``/``Since``, read sequentially until
 an EMPTY page, since a short page may only be the server's cap.
+
+Without a filter, :func:`iter_list_pages` reads a whole level from its
+list route (``GET /instances?expand&since=K&limit=N``) instead: on every
+version, with the same rows as an ``Expand`` find. List routes are never
+capped by ``LimitFindResults`` and ``/statistics`` counts the rows, so
+pages are fetched in parallel and a short page is the end. On servers
+without extended find (1.10, 1.11, and 1.12 on the PostgreSQL index
+plugin) this is the cheapest way to every row: measured on the PostgreSQL
+index, a thousand instance rows cost the server about the same through
+either route, and asking their parents' UIDs as ``RequestedTags`` doubles
+it, so parents are joined from the upper levels instead
+(:mod:`orthanc_frames.frames.load`).
 """
 
 from __future__ import annotations
@@ -59,6 +71,7 @@ __all__ = [
     "find_all",
     "find_ids",
     "iter_find_pages",
+    "iter_list_pages",
     "orthanc_level",
 ]
 
@@ -467,6 +480,105 @@ def _sequential_pages(
             since += len(page)
             if remaining is not None:
                 remaining -= len(page)
+
+
+_PLURAL = {"Patient": "patients", "Study": "studies", "Series": "series", "Instance": "instances"}
+_STATISTICS_COUNT = {
+    "Patient": "CountPatients",
+    "Study": "CountStudies",
+    "Series": "CountSeries",
+    "Instance": "CountInstances",
+}
+
+
+def iter_list_pages(
+    client: Any,
+    level: str,
+    *,
+    requested_tags: Sequence[str] | None = None,
+    page_size: int | None = None,
+    workers: int = 1,
+    progress: bool | None = False,
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield every resource of a level from its list route, expanded, one page at a time.
+
+    ``GET /{level}?expand&since=K&limit=N``: the rows of an ``Expand``
+    find without a filter, on every Orthanc version. The route is not
+    capped by ``LimitFindResults``; the rows are counted first
+    (``/statistics``) and the pages fetched ``workers`` at a time, yielded
+    in the server's order. Paging goes on past the count until a short page
+    (resources stored meanwhile).
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    requested_tags : list of str, optional
+        Extra tags per row (Orthanc 1.11+; ``requested-tags``, or
+        ``requestedTags`` before 1.12.4).
+    page_size : int, optional
+        Rows per request (default: the rows split over ``workers``, between
+        500 and 5000).
+    workers : int
+        Pages fetched at once.
+    progress : bool or None
+        Show a progress bar over the rows (None: when interactive).
+
+    Yields
+    ------
+    list of dict
+        One page of rows as Orthanc answers them.
+
+    Raises
+    ------
+    UnsupportedByServer
+        For ``requested_tags`` on a server before Orthanc 1.11.
+    """
+    name = orthanc_level(level)
+    caps = client.capabilities
+    params: dict[str, Any] = {"expand": ""}
+    if requested_tags:
+        if not caps.at_least("1.11.0"):
+            from .client.errors import UnsupportedByServer
+
+            raise UnsupportedByServer(
+                f"tags beyond the main DICOM tags need Orthanc 1.11 or later (RequestedTags); "
+                f"this server is Orthanc {caps.version}. Ask for main DICOM tags only."
+            )
+        key = "requested-tags" if caps.at_least("1.12.4") else "requestedTags"
+        params[key] = ";".join(requested_tags)
+    route = "/" + _PLURAL[name]
+    total = int(client.GET("/statistics")[_STATISTICS_COUNT[name]])
+    workers = max(1, int(workers))
+    if page_size is None:
+        page_size = min(DEFAULT_PAGE_SIZE, max(MIN_PARALLEL_PAGE_SIZE, math.ceil(total / workers)))
+    page_size = max(1, int(page_size))
+
+    def fetch(since: int) -> list[dict[str, Any]]:
+        return list(client.GET(route, params={**params, "since": since, "limit": page_size}) or [])
+
+    # The counted rows and one page more: a short last page shows the end.
+    starts = list(range(0, total + 1, page_size))
+    with progress_bar(total, desc=f"{name} rows", enabled=progress) as bar:
+        fetched = _in_order_with_lookahead(fetch, starts, workers)
+        position = 0
+        try:
+            for page in fetched:
+                position += len(page)
+                if page:
+                    bar.update(len(page))
+                    yield page
+                if len(page) < page_size:
+                    return
+        finally:
+            fetched.close()
+    while True:  # stored while paging: past the count, one page after another
+        page = fetch(position)
+        if page:
+            yield page
+        if len(page) < page_size:
+            return
+        position += len(page)
 
 
 def find_all(client: Any, level: str, **kwargs: Any) -> list[Any]:

@@ -1,18 +1,27 @@
 """Shared fixtures: real Orthanc servers and a synthetic cohort.
 
 Every server is a real Orthanc process (see ``orthanc_frames.local_server``)
-on free loopback ports. Servers shared by the session are READ-ONLY by
+on free loopback ports, of the kind named by the environment variable
+``ORTHANC_FRAMES_SERVER``: ``sqlite`` (default: Orthanc 1.12.7, SQLite
+index), ``postgres`` (Orthanc 1.12.7, PostgreSQL index in one throw-away
+cluster for the session) or ``1.10`` (Orthanc 1.10.1, no plugins). Tests
+that need what a kind lacks are marked ``@pytest.mark.needs("labels")``
+(features: ``labels``, ``plugins``, ``requested_tags``,
+``extended_find``) and skipped on that kind with the reason. Servers shared by the session are READ-ONLY by
 convention: a test that stores, modifies, labels or deletes anything uses
 ``empty_server`` or its own ``make_server(...)``.
 
 Fixtures (session-scoped unless stated)
 ---------------------------------------
+server_kind
+    The kind of this run (``SERVER_KIND``).
 orthanc_bin
-    Path of the Orthanc executable. Missing Orthanc: the test is skipped
+    Path of the Orthanc executable of that kind. Missing Orthanc: the test is skipped
     locally and FAILS in CI (env ``CI=true``).
 make_server
     Factory ``make_server(name="ORTHANC", start=True, **kw) -> LocalOrthanc``
-    (keywords of ``LocalOrthanc``: ``auth``, ``extra``, ``aet`` ...). The
+    (keywords of ``LocalOrthanc``: ``auth``, ``extra``, ``aet``, ``kind``
+    (default: the run's kind) ...). The
     server is started unless ``start=False``; all servers are stopped at the
     end of the session (signalled together, so stopping costs ~3 s once).
 cohort_dir
@@ -61,9 +70,12 @@ from typing import Any
 import pytest
 
 from orthanc_frames.local_server import (
+    SERVER_KINDS,
     LocalOrthanc,
     OrthancNotInstalled,
+    PostgresCluster,
     find_orthanc_binary,
+    find_postgresql_bin,
     stop_all,
 )
 from orthanc_frames.synthetic import CohortSummary, write_cohort
@@ -73,8 +85,53 @@ PASSWORD = "orthanc"
 PYDICOM_TEST_FILES = ("CT_small.dcm", "MR_small.dcm")
 PYDICOM_CHARSET_FILES = ("chrGreek.dcm", "chrH31.dcm")
 
+SERVER_KIND = os.environ.get("ORTHANC_FRAMES_SERVER", "sqlite")
+if SERVER_KIND not in SERVER_KINDS:
+    raise pytest.UsageError(
+        f"ORTHANC_FRAMES_SERVER={SERVER_KIND!r}: use one of {', '.join(SERVER_KINDS)}."
+    )
+# What each kind lacks, with the reason a test needing it is skipped.
+MISSING_FEATURES: dict[str, dict[str, str]] = {
+    "sqlite": {},
+    "postgres": {"extended_find": "the PostgreSQL index plugin has no extended find"},
+    "1.10": {
+        "labels": "Orthanc 1.10 has no labels (1.12.0+)",
+        "plugins": "the Orthanc 1.10 server runs without plugins",
+        "requested_tags": "Orthanc 1.10 has no RequestedTags (1.11+)",
+        "extended_find": "Orthanc 1.10 has no extended find (1.12.5+)",
+    },
+}
+
 MakeServer = Callable[..., LocalOrthanc]
 _empty_server_numbers = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "needs(*features): skip on a server kind that lacks one of these features "
+        "(labels, plugins, requested_tags, extended_find)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"orthanc-frames server kind: {SERVER_KIND} (ORTHANC_FRAMES_SERVER)"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("needs"):
+        for feature in marker.args:
+            reason = missing_feature(feature)
+            if reason:
+                pytest.skip(f"needs {feature}: {reason}")
+
+
+def missing_feature(feature: str, kind: str = SERVER_KIND) -> str | None:
+    """Why servers of ``kind`` lack ``feature`` (None when they have it)."""
+    known = {"labels", "plugins", "requested_tags", "extended_find"}
+    if feature not in known:
+        raise ValueError(f"unknown feature {feature!r}: use one of {sorted(known)}")
+    return MISSING_FEATURES[kind].get(feature)
 
 
 def _running_in_ci() -> bool:
@@ -86,30 +143,52 @@ def load_into(server: LocalOrthanc, folder: str | os.PathLike[str]) -> list[dict
     return server.load(folder, workers=4)
 
 
-@pytest.fixture(scope="session")
-def orthanc_bin() -> str:
+def _installed_binary(kind: str) -> str:
     try:
-        return find_orthanc_binary()
+        binary = find_orthanc_binary(kind)
+        if kind == "postgres":
+            find_postgresql_bin()
+        return binary
     except OrthancNotInstalled as error:
         if _running_in_ci():
-            pytest.fail(f"CI needs a real Orthanc: {error}", pytrace=False)
+            pytest.fail(f"CI needs a real Orthanc of kind {kind!r}: {error}", pytrace=False)
         pytest.skip(str(error))
+
+
+@pytest.fixture(scope="session")
+def server_kind() -> str:
+    return SERVER_KIND
+
+
+@pytest.fixture(scope="session")
+def orthanc_bin() -> str:
+    return _installed_binary(SERVER_KIND)
 
 
 @pytest.fixture(scope="session")
 def make_server(orthanc_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeServer]:
     servers: list[LocalOrthanc] = []
+    clusters: list[PostgresCluster] = []
 
     def make(name: str = "ORTHANC", start: bool = True, **kwargs: Any) -> LocalOrthanc:
         kwargs.setdefault("username", USERNAME)
         kwargs.setdefault("password", PASSWORD)
+        kind = kwargs.setdefault("kind", SERVER_KIND)
+        if kind == "postgres" and "postgres" not in kwargs:
+            # One cluster for the session, one database per server.
+            if not clusters:
+                clusters.append(PostgresCluster())
+            kwargs["postgres"] = clusters[0]
+        binary = orthanc_bin if kind == SERVER_KIND else _installed_binary(kind)
         workdir = tmp_path_factory.mktemp(name.lower())
-        server = LocalOrthanc(workdir, name=name, binary=orthanc_bin, **kwargs)
+        server = LocalOrthanc(workdir, name=name, binary=binary, **kwargs)
         servers.append(server)
         return server.start() if start else server
 
     yield make
     stop_all(servers)
+    for cluster in clusters:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

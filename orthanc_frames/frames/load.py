@@ -6,8 +6,18 @@ resources. On Orthanc 1.12.5+ each row comes with its main DICOM tags,
 labels, metadata (``LastUpdate``, ``IndexInSeries``), parent, children and
 attachments from the index in one SQL query per page; parents' IDs above
 the direct parent are computed from the UIDs (SHA-1, see
-:mod:`orthanc_frames.orthanc_ids`), never fetched. Older servers get
-``Expand`` rows, which carry the same facts under other names.
+:mod:`orthanc_frames.orthanc_ids`), never fetched.
+
+Servers without extended find (Orthanc 1.10, 1.11, and 1.12 on the
+PostgreSQL index plugin) get ``Expand`` rows, which carry the same facts
+under other names: a level without a filter comes from its list route in
+parallel pages (:func:`~orthanc_frames.paging.iter_list_pages`), a filtered
+one from ``Expand`` finds. Their rows name only their direct parent, and
+asking the ancestors' UIDs as ``RequestedTags`` would double the server's
+cost per row (and needs 1.11), so the ancestors are joined from the upper
+levels' rows (:class:`Ancestors`: the server's own links, read once per
+load from rows the load reads anyway, or from the small upper levels'
+list routes).
 
 Filters run on the server (push-down). A ``query`` (DICOM keyword ->
 Orthanc pattern) and a ``labels`` filter select the resources of their
@@ -38,7 +48,7 @@ import pandas as pd
 
 from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, tag_info
 from ..orthanc_ids import orthanc_id
-from ..paging import LABELS_CONSTRAINTS, find_ids, iter_find_pages
+from ..paging import LABELS_CONSTRAINTS, find_ids, iter_find_pages, iter_list_pages
 from .schema import ORTHANC_FIELDS, Problem, parse_tag_columns
 
 __all__ = [
@@ -46,6 +56,7 @@ __all__ = [
     "CHILD_COUNT_TAG",
     "LINKS",
     "UID_OF_LEVEL",
+    "Ancestors",
     "ExtraTagsCostWarning",
     "LoadSpec",
     "build_frame",
@@ -109,6 +120,71 @@ UID_CHUNK = 500
 
 # Many rows share their patient and study: hash each pair of UIDs once.
 _orthanc_id = functools.lru_cache(maxsize=1 << 16)(orthanc_id)
+
+
+class Ancestors:
+    """The parent of each study and series, for rows that name only their direct parent.
+
+    Servers without extended find answer ``Expand`` rows: a series row
+    names its study, an instance row its series. This joins the rest from
+    the server's own links: those learned from upper-level rows read by the
+    same load (:meth:`learn`), else one listing of the upper level (``GET
+    /studies?expand``, ``GET /series?expand``: small levels), else, for a
+    resource stored after that listing, one ``GET`` of it.
+
+    Parameters
+    ----------
+    client : Orthanc
+    workers : int
+        Parallel pages for a listing.
+    """
+
+    def __init__(self, client: Any, workers: int = 4) -> None:
+        self.client = client
+        self.workers = workers
+        self._parent: dict[str, dict[str, str | None]] = {"study": {}, "series": {}}
+        self._listed: set[str] = set()
+
+    def learn(self, level: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """Remember the parent of normalized ``records`` of ``level`` (study or series)."""
+        known = self._parent.get(level)
+        if known is None:
+            return
+        parent = str(PARENT[level])
+        for record in records:
+            known[record["ID"]] = record.get(parent)
+
+    def parent(self, level: str, resource: str | None) -> str | None:
+        """The parent ID of study or series ``resource`` (None if it is gone or None)."""
+        if resource is None:
+            return None
+        known = self._parent[level]
+        if resource not in known and level not in self._listed:
+            self._listed.add(level)
+            key = "Parent" + str(PARENT[level]).title()
+            for page in iter_list_pages(self.client, level, workers=self.workers):
+                known.update((row["ID"], row.get(key)) for row in page)
+        if resource not in known:
+            from ..client.errors import NotFound
+
+            key = "Parent" + str(PARENT[level]).title()
+            route = {"study": "studies", "series": "series"}[level]
+            try:
+                known[resource] = self.client.GET(f"/{route}/{resource}").get(key)
+            except NotFound:
+                known[resource] = None
+        return known[resource]
+
+    def annotate(self, level: str, rows: Iterable[dict[str, Any]]) -> None:
+        """Add ``ParentStudy`` / ``ParentPatient`` to ``Expand`` rows of series or instances."""
+        if level == "series":
+            for row in rows:
+                row["ParentPatient"] = self.parent("study", row.get("ParentStudy"))
+        elif level == "instance":
+            for row in rows:
+                study = self.parent("series", row.get("ParentSeries"))
+                row["ParentStudy"] = study
+                row["ParentPatient"] = self.parent("study", study)
 
 
 class ExtraTagsCostWarning(UserWarning):
@@ -292,10 +368,11 @@ def fetch_rows(
     progress: bool | None = None,
     child_ids: bool = True,
     count: int | None = None,
+    ancestors: Ancestors | None = None,
 ) -> list[dict[str, Any]]:
     """Every row of one level matching ``query`` (and the spec's labels if ``labels``).
 
-    ``child_ids`` and ``count`` are those of :func:`iter_row_pages`.
+    ``child_ids``, ``count`` and ``ancestors`` are those of :func:`iter_row_pages`.
     """
     return [
         row
@@ -308,6 +385,7 @@ def fetch_rows(
             progress=progress,
             child_ids=child_ids,
             count=count,
+            ancestors=ancestors,
         )
         for row in page
     ]
@@ -323,6 +401,7 @@ def iter_row_pages(
     progress: bool | None = None,
     child_ids: bool = True,
     count: int | None = None,
+    ancestors: Ancestors | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """The rows of :func:`fetch_rows`, one page at a time, as the pages arrive.
 
@@ -330,10 +409,17 @@ def iter_row_pages(
     (a tag Orthanc computes from its index) instead of their children's IDs,
     a third of the bytes at series level. ``count``: the number of matches
     when the caller knows it (see :func:`~orthanc_frames.paging.iter_find_pages`).
+    Without extended find, rows get their ancestors from ``ancestors``
+    (default: a new :class:`Ancestors`).
     """
     extra = tuple(spec.tags.get(level, ()))
-    requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
     extended = client.capabilities.has_extended_find
+    if not extended:
+        yield from _expand_row_pages(
+            client, level, spec, query, labels, progress, ancestors or Ancestors(client)
+        )
+        return
+    requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
     response_content = _RESPONSE_CONTENT[level]
     if extended and not child_ids and level in CHILD_COUNT_TAG:
         response_content = [c for c in response_content if c != "Children"]
@@ -344,12 +430,49 @@ def iter_row_pages(
         query=query if query is not None else spec.query_for(level),
         labels=list(spec.labels) if labels else None,
         labels_constraint=spec.labels_constraint,
-        response_content=response_content if extended else None,
+        response_content=response_content,
         requested_tags=requested or None,
         workers=spec.workers,
         progress=progress if level == "instance" else False,
         count=count,
     )
+
+
+def _expand_row_pages(
+    client: Any,
+    level: str,
+    spec: LoadSpec,
+    query: Mapping[str, Any] | None,
+    labels: bool,
+    progress: bool | None,
+    ancestors: Ancestors,
+) -> Iterator[list[dict[str, Any]]]:
+    """``Expand`` rows for servers without extended find, with their ancestors joined."""
+    extra = list(spec.tags.get(level, ()))
+    query = query if query is not None else spec.query_for(level)
+    with_labels = labels and bool(spec.labels)
+    pages: Iterable[list[dict[str, Any]]]
+    if not query and not with_labels:
+        pages = iter_list_pages(
+            client,
+            level,
+            requested_tags=extra or None,
+            workers=spec.workers,
+            progress=progress if level == "instance" else False,
+        )
+    else:
+        pages = iter_find_pages(
+            client,
+            level,
+            query=query,
+            labels=list(spec.labels) if with_labels else None,
+            labels_constraint=spec.labels_constraint,
+            requested_tags=extra or None,
+            progress=progress if level == "instance" else False,
+        )
+    for page in pages:
+        ancestors.annotate(level, page)
+        yield page
 
 
 def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str]) -> dict[str, Any]:
@@ -370,10 +493,10 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
     uids = {**(row.get("PatientMainDicomTags") or {}), **requested}
     if level in ("series", "instance"):
         pid = uids.get("PatientID")
-        record["patient"] = _orthanc_id(pid) if pid is not None else None
+        record["patient"] = _orthanc_id(pid) if pid is not None else row.get("ParentPatient")
     if level == "instance":
         pid, study = uids.get("PatientID"), uids.get("StudyInstanceUID")
-        record["study"] = _orthanc_id(pid, study) if study is not None else None
+        record["study"] = _orthanc_id(pid, study) if study is not None else row.get("ParentStudy")
     metadata = row.get("Metadata") or {}
     record["labels"] = list(row.get("Labels") or [])
     if level != "instance":
@@ -484,15 +607,28 @@ def fetch_level(
     *,
     progress: bool | None = None,
     child_ids: bool = True,
+    ancestors: Ancestors | None = None,
 ) -> list[dict[str, Any]]:
-    """Normalized records of one level, with the spec's filters pushed down."""
+    """Normalized records of one level, with the spec's filters pushed down.
+
+    ``ancestors`` joins the links of rows that name only their parent
+    (servers without extended find) and learns this level's links.
+    """
     extra = spec.tags.get(level, ())
+    if ancestors is None and not client.capabilities.has_extended_find:
+        ancestors = Ancestors(client, spec.workers)
     anchor = spec.anchor
     pages: Iterable[list[dict[str, Any]]]
     if anchor is None or level == anchor:
         with_labels = bool(spec.labels) and level == spec.labels_level
         pages = iter_row_pages(
-            client, level, spec, labels=with_labels, progress=progress, child_ids=child_ids
+            client,
+            level,
+            spec,
+            labels=with_labels,
+            progress=progress,
+            child_ids=child_ids,
+            ancestors=ancestors,
         )
     elif LEVELS.index(level) > LEVELS.index(anchor) and spec.labels:
         assert anchor_rows is not None
@@ -508,12 +644,17 @@ def fetch_level(
                 query={**spec.query_for(level), uid_name: chunk},
                 progress=progress,
                 child_ids=child_ids,
+                ancestors=ancestors,
             )
         )
     else:
-        pages = iter_row_pages(client, level, spec, progress=progress, child_ids=child_ids)
+        pages = iter_row_pages(
+            client, level, spec, progress=progress, child_ids=child_ids, ancestors=ancestors
+        )
     # Each page is normalized as it arrives, while the next ones are still read.
     records = [normalize_row(level, row, extra) for page in pages for row in page]
+    if ancestors is not None:
+        ancestors.learn(level, records)
     if (
         anchor is not None
         and anchor_rows is not None
@@ -541,9 +682,18 @@ def load_level(
     *,
     progress: bool | None = None,
     child_ids: bool = True,
+    ancestors: Ancestors | None = None,
 ) -> LoadedLevel:
     """Fetch and build one level (``child_ids=False``: child counts only, see :func:`iter_row_pages`)."""
-    records = fetch_level(client, level, spec, anchor_frame, progress=progress, child_ids=child_ids)
+    records = fetch_level(
+        client,
+        level,
+        spec,
+        anchor_frame,
+        progress=progress,
+        child_ids=child_ids,
+        ancestors=ancestors,
+    )
     problems: list[Problem] = []
     frame = build_frame(level, records, spec.tags.get(level, ()), problems)
     return LoadedLevel(frame, problems, children_of(records) if level != "instance" else {})
@@ -566,12 +716,13 @@ def load_frames(
     wanted = [level for level in LEVELS if level in set(levels)]
     loaded: dict[str, LoadedLevel] = {}
     anchor = spec.anchor
+    ancestors = None if client.capabilities.has_extended_find else Ancestors(client, spec.workers)
     needs_anchor_first = any(x != anchor for x in wanted) or (
         bool(spec.labels) and spec.labels_level != anchor
     )
     if anchor is not None and anchor_frame is None and needs_anchor_first:
         anchor_level = load_level(
-            client, anchor, spec, None, progress=progress, child_ids=child_ids
+            client, anchor, spec, None, progress=progress, child_ids=child_ids, ancestors=ancestors
         )
         if spec.labels and spec.labels_level != anchor:
             anchor_level = _keep_labelled(client, spec, anchor, anchor_level)
@@ -581,7 +732,13 @@ def load_frames(
     for level in wanted:
         if level not in loaded:
             loaded[level] = load_level(
-                client, level, spec, anchor_frame, progress=progress, child_ids=child_ids
+                client,
+                level,
+                spec,
+                anchor_frame,
+                progress=progress,
+                child_ids=child_ids,
+                ancestors=ancestors,
             )
     return loaded, anchor_frame
 
