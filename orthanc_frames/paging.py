@@ -302,6 +302,13 @@ def iter_find_pages(
         if order_by:
             body["OrderBy"] = [dict(o) for o in order_by]
         yield from _extended_pages(client, body, page_size, workers, progress, since, limit, count)
+    elif not body["Query"] and "Labels" not in body:
+        # No filter: the list route, never capped (Orthanc 1.10 answers at most
+        # LimitFindResults + 1 matches of a find, whatever ``Since`` says).
+        params = _list_params(caps, requested_tags, expand=not ids_only)
+        yield from _sequential_list_pages(
+            client, body["Level"], params, page_size or DEFAULT_PAGE_SIZE, since, limit, progress
+        )
     else:
         if not ids_only:
             body["Expand"] = True
@@ -491,6 +498,50 @@ _STATISTICS_COUNT = {
 }
 
 
+def _list_params(
+    caps: Any, requested_tags: Sequence[str] | None, expand: bool = True
+) -> dict[str, Any]:
+    """Query parameters of a list route (``expand``, requested tags by version)."""
+    params: dict[str, Any] = {"expand": ""} if expand else {}
+    if requested_tags:
+        if not caps.at_least("1.11.0"):
+            from .client.errors import UnsupportedByServer
+
+            raise UnsupportedByServer(
+                f"tags beyond the main DICOM tags need Orthanc 1.11 or later (RequestedTags); "
+                f"this server is Orthanc {caps.version}. Ask for main DICOM tags only."
+            )
+        key = "requested-tags" if caps.at_least("1.12.4") else "requestedTags"
+        params[key] = ";".join(requested_tags)
+    return params
+
+
+def _sequential_list_pages(
+    client: Any,
+    level_name: str,
+    params: Mapping[str, Any],
+    page_size: int,
+    since: int,
+    limit: int | None,
+    progress: bool | None,
+) -> Iterator[list[Any]]:
+    """Pages of a list route one after another; a short page is the end (never capped)."""
+    route = "/" + _PLURAL[level_name]
+    remaining = limit
+    with progress_bar(limit, desc=f"{level_name} rows", enabled=progress) as bar:
+        while remaining is None or remaining > 0:
+            asked = page_size if remaining is None else min(page_size, remaining)
+            page = list(client.GET(route, params={**params, "since": since, "limit": asked}) or [])
+            if page:
+                bar.update(len(page))
+                yield page
+            if len(page) < asked:
+                return
+            since += len(page)
+            if remaining is not None:
+                remaining -= len(page)
+
+
 def iter_list_pages(
     client: Any,
     level: str,
@@ -535,18 +586,7 @@ def iter_list_pages(
         For ``requested_tags`` on a server before Orthanc 1.11.
     """
     name = orthanc_level(level)
-    caps = client.capabilities
-    params: dict[str, Any] = {"expand": ""}
-    if requested_tags:
-        if not caps.at_least("1.11.0"):
-            from .client.errors import UnsupportedByServer
-
-            raise UnsupportedByServer(
-                f"tags beyond the main DICOM tags need Orthanc 1.11 or later (RequestedTags); "
-                f"this server is Orthanc {caps.version}. Ask for main DICOM tags only."
-            )
-        key = "requested-tags" if caps.at_least("1.12.4") else "requestedTags"
-        params[key] = ";".join(requested_tags)
+    params = _list_params(client.capabilities, requested_tags)
     route = "/" + _PLURAL[name]
     total = int(client.GET("/statistics")[_STATISTICS_COUNT[name]])
     workers = max(1, int(workers))
