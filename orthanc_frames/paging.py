@@ -302,10 +302,10 @@ def iter_find_pages(
         if order_by:
             body["OrderBy"] = [dict(o) for o in order_by]
         yield from _extended_pages(client, body, page_size, workers, progress, since, limit, count)
-    elif not body["Query"] and "Labels" not in body:
+    elif not body["Query"] and "Labels" not in body and not requested_tags:
         # No filter: the list route, never capped (Orthanc 1.10 answers at most
         # LimitFindResults + 1 matches of a find, whatever ``Since`` says).
-        params = _list_params(caps, requested_tags, expand=not ids_only)
+        params = {} if ids_only else {"expand": ""}
         yield from _sequential_list_pages(
             client, body["Level"], params, page_size or DEFAULT_PAGE_SIZE, since, limit, progress
         )
@@ -498,24 +498,6 @@ _STATISTICS_COUNT = {
 }
 
 
-def _list_params(
-    caps: Any, requested_tags: Sequence[str] | None, expand: bool = True
-) -> dict[str, Any]:
-    """Query parameters of a list route (``expand``, requested tags by version)."""
-    params: dict[str, Any] = {"expand": ""} if expand else {}
-    if requested_tags:
-        if not caps.at_least("1.11.0"):
-            from .client.errors import UnsupportedByServer
-
-            raise UnsupportedByServer(
-                f"tags beyond the main DICOM tags need Orthanc 1.11 or later (RequestedTags); "
-                f"this server is Orthanc {caps.version}. Ask for main DICOM tags only."
-            )
-        key = "requested-tags" if caps.at_least("1.12.4") else "requestedTags"
-        params[key] = ";".join(requested_tags)
-    return params
-
-
 def _sequential_list_pages(
     client: Any,
     level_name: str,
@@ -546,7 +528,6 @@ def iter_list_pages(
     client: Any,
     level: str,
     *,
-    requested_tags: Sequence[str] | None = None,
     page_size: int | None = None,
     workers: int = 1,
     progress: bool | None = False,
@@ -564,9 +545,6 @@ def iter_list_pages(
     ----------
     client : Orthanc
     level : {"patient", "study", "series", "instance"}
-    requested_tags : list of str, optional
-        Extra tags per row (Orthanc 1.11+; ``requested-tags``, or
-        ``requestedTags`` before 1.12.4).
     page_size : int, optional
         Rows per request (default: the rows split over ``workers``, between
         500 and 5000).
@@ -580,13 +558,15 @@ def iter_list_pages(
     list of dict
         One page of rows as Orthanc answers them.
 
-    Raises
-    ------
-    UnsupportedByServer
-        For ``requested_tags`` on a server before Orthanc 1.11.
+    Notes
+    -----
+    Extra tags are not offered here: list routes take them as
+    ``requested-tags=A;B``, and Orthanc refuses the ``;`` once
+    percent-encoded, as HTTP clients send it. Ask them through
+    :func:`iter_find_pages` (``RequestedTags`` in a JSON body).
     """
     name = orthanc_level(level)
-    params = _list_params(client.capabilities, requested_tags)
+    params = {"expand": ""}
     route = "/" + _PLURAL[name]
     total = int(client.GET("/statistics")[_STATISTICS_COUNT[name]])
     workers = max(1, int(workers))

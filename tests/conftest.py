@@ -6,8 +6,8 @@ on free loopback ports, of the kind named by the environment variable
 index), ``postgres`` (Orthanc 1.12.7, PostgreSQL index in one throw-away
 cluster for the session) or ``1.10`` (Orthanc 1.10.1, no plugins). Tests
 that need what a kind lacks are marked ``@pytest.mark.needs("labels")``
-(features: ``labels``, ``plugins``, ``requested_tags``,
-``extended_find``) and skipped on that kind with the reason. Servers shared by the session are READ-ONLY by
+(features: see ``MISSING_FEATURES``) and skipped on that kind with the
+reason. ``SERVER_VERSION`` is the Orthanc version of the run's kind. Servers shared by the session are READ-ONLY by
 convention: a test that stores, modifies, labels or deletes anything uses
 ``empty_server`` or its own ``make_server(...)``.
 
@@ -99,8 +99,14 @@ MISSING_FEATURES: dict[str, dict[str, str]] = {
         "plugins": "the Orthanc 1.10 server runs without plugins",
         "requested_tags": "Orthanc 1.10 has no RequestedTags (1.11+)",
         "extended_find": "Orthanc 1.10 has no extended find (1.12.5+)",
+        "paged_find": "Orthanc 1.10 answers at most LimitFindResults + 1 matches of a "
+        "filtered find, whatever Since asks: a capped 1.10 cannot be paged past its cap",
+        "modify_1_12": "Orthanc 1.10 modifies by older rules (a patient needs a new "
+        "PatientID, no 2023b DICOM version for anonymization)",
     },
 }
+FEATURES = frozenset(f for missing in MISSING_FEATURES.values() for f in missing)
+SERVER_VERSION = {"sqlite": "1.12.7", "postgres": "1.12.7", "1.10": "1.10.1"}[SERVER_KIND]
 
 MakeServer = Callable[..., LocalOrthanc]
 _empty_server_numbers = itertools.count(1)
@@ -110,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "needs(*features): skip on a server kind that lacks one of these features "
-        "(labels, plugins, requested_tags, extended_find)",
+        f"({', '.join(sorted(FEATURES))})",
     )
 
 
@@ -128,9 +134,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def missing_feature(feature: str, kind: str = SERVER_KIND) -> str | None:
     """Why servers of ``kind`` lack ``feature`` (None when they have it)."""
-    known = {"labels", "plugins", "requested_tags", "extended_find"}
-    if feature not in known:
-        raise ValueError(f"unknown feature {feature!r}: use one of {sorted(known)}")
+    if feature not in FEATURES:
+        raise ValueError(f"unknown feature {feature!r}: use one of {sorted(FEATURES)}")
     return MISSING_FEATURES[kind].get(feature)
 
 

@@ -70,6 +70,7 @@ def test_every_match_despite_limit_find_results(
     assert len({i.id for i in instances}) == cohort_dir.instances
 
 
+@pytest.mark.needs("paged_find")
 def test_query_filters_on_the_server(limited_client: of.Orthanc, cohort_dir: Any) -> None:
     ct = of.find_series(limited_client, {"Modality": "CT"})
     expected = [uid for uid, modality in cohort_dir.modalities.items() if modality == "CT"]
@@ -99,6 +100,7 @@ def test_query_orthanc_levels_since_and_limit(limited_client: of.Orthanc) -> Non
         of.query_orthanc(limited_client, "frame")
 
 
+@pytest.mark.needs("extended_find")
 def test_request_count_grows_with_pages_not_resources(cohort_server: Any) -> None:
     transport = CountingTransport()
     with _client(cohort_server, transport) as client:
@@ -134,6 +136,7 @@ def test_parent_ids_computed_from_tags_are_orthanc_s(client: of.Orthanc) -> None
         assert instance.parent_patient.name == series.parent_patient.name
 
 
+@pytest.mark.needs("extended_find")
 def test_parents_are_shared_objects(client: of.Orthanc) -> None:
     series = of.find_series(client)
     by_study: dict[str, set[int]] = {}
@@ -152,6 +155,7 @@ def test_parents_are_shared_objects(client: of.Orthanc) -> None:
         ("blue", "All", {2, 3, 4, 5}),
     ],
 )
+@pytest.mark.needs("labels")
 def test_labels_constraint(
     labelled_server: Any, labels: Any, constraint: str, expected: set[int]
 ) -> None:
@@ -162,6 +166,7 @@ def test_labels_constraint(
         assert {s for s in found} <= set(every)
 
 
+@pytest.mark.needs("labels")
 def test_labels_on_resources(labelled_server: Any) -> None:
     with _client(labelled_server) as client:
         red = of.find_studies(client, labels=["red"])

@@ -129,6 +129,7 @@ def test_an_index_that_is_not_the_level_ids_is_refused(client: of.Orthanc) -> No
 # -- labels ----------------------------------------------------------------------
 
 
+@pytest.mark.needs("labels")
 def test_labels_land_on_exactly_the_selected_series(mutable_client: of.Orthanc) -> None:
     frames = Frames.load(mutable_client)
     series = frames.series
@@ -158,6 +159,7 @@ def test_labels_land_on_exactly_the_selected_series(mutable_client: of.Orthanc) 
     assert still == set(selection.index[1:])
 
 
+@pytest.mark.needs("labels")
 def test_one_failure_never_hides_the_others(mutable_client: of.Orthanc) -> None:
     frames = Frames.load(mutable_client)
     series = frames.series
@@ -178,6 +180,7 @@ def test_one_failure_never_hides_the_others(mutable_client: of.Orthanc) -> None:
     assert labelled == set(others.index)
 
 
+@pytest.mark.needs("labels")
 def test_an_invalid_label_fails_every_row_with_orthancs_reason(
     mutable_client: of.Orthanc,
 ) -> None:

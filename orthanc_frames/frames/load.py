@@ -452,11 +452,10 @@ def _expand_row_pages(
     query = query if query is not None else spec.query_for(level)
     with_labels = labels and bool(spec.labels)
     pages: Iterable[list[dict[str, Any]]]
-    if not query and not with_labels:
+    if not query and not with_labels and not extra:
         pages = iter_list_pages(
             client,
             level,
-            requested_tags=extra or None,
             workers=spec.workers,
             progress=progress if level == "instance" else False,
         )
