@@ -21,9 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._parallel import run_each
+from .client.errors import NotFound
 from .dicom_tags import LEVELS, main_tags
 from .orthanc_ids import orthanc_id
-from .paging import iter_find_pages, orthanc_level
+from .paging import iter_find_pages, iter_list_pages, orthanc_level
 from .resources import RESOURCE_CLASSES, Instance, Patient, Resource, Series, Study
 
 if TYPE_CHECKING:
@@ -106,9 +107,64 @@ def _find_resources(
             del rows[limit:]
             break
     parents: dict[tuple[str, str], Resource] = {}
-    return [
+    resources = [
         _resource_from_row(client, level, row, lock_children, not extended, parents) for row in rows
     ]
+    if with_parents and not extended:
+        _attach_parents_from_their_rows(client, resources)
+    return resources
+
+
+def _attach_parents_from_their_rows(client: Orthanc, resources: Sequence[Resource]) -> None:
+    """Servers without extended find: link resources to parents built from the parents' rows.
+
+    ``Expand`` rows name their parent's ID only. The parents' rows are read
+    level by level, for all resources at once: one ``GET`` per parent when
+    there are few, else the parent level's expanded listing (the upper
+    levels are the small ones). Parents shared by several resources are
+    one object, and reading their tags costs no further request.
+    """
+    current = list(resources)
+    while current and current[0].level in _PARENT_KEY:
+        key = _PARENT_KEY[current[0].level]
+        ancestor = LEVELS[LEVELS.index(current[0].level) - 1]
+        wanted = {
+            str(r._information[key])
+            for r in current
+            if r._information is not None and r._information.get(key)
+        }
+        if not wanted:
+            return
+        found = _rows_by_id(client, ancestor, wanted)
+        objects = {
+            rid: RESOURCE_CLASSES[ancestor]._from_information(client, row, complete=True)
+            for rid, row in found.items()
+        }
+        for resource in current:
+            info = resource._information or {}
+            parent = objects.get(str(info.get(key)))
+            if parent is not None:
+                resource._parent = parent
+        current = list(objects.values())
+
+
+def _rows_by_id(client: Orthanc, level: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The expanded rows of these resources of ``level`` (those that still exist)."""
+    route = {"patient": "patients", "study": "studies", "series": "series"}[level]
+    if len(ids) <= _CHILDREN_PER_PARENT_LIMIT:
+        rows: dict[str, dict[str, Any]] = {}
+        for rid in sorted(ids):
+            try:
+                rows[rid] = dict(client.GET(f"/{route}/{rid}"))
+            except NotFound:
+                continue
+        return rows
+    return {
+        str(row["ID"]): row
+        for page in iter_list_pages(client, level, workers=4)
+        for row in page
+        if str(row["ID"]) in ids
+    }
 
 
 def _resource_from_row(

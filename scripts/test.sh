@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # test.sh - the whole check: bootstrap, then lint, format check, type check and
-# the test suite against real Orthanc servers. Arguments go to pytest
-# (e.g. scripts/test.sh -k frames -x). Exits non-zero if any step fails,
-# and when pytest collects no test at all.
+# the test suite against real Orthanc servers: the whole suite on Orthanc 1.12.7
+# with SQLite, then the server-facing suites on Orthanc 1.12.7 with the
+# PostgreSQL index and on Orthanc 1.10 (ORTHANC_FRAMES_SERVER, see
+# tests/conftest.py). Arguments go to each pytest run (e.g. scripts/test.sh -k
+# frames -x). Exits non-zero if any step fails, and when pytest collects no
+# test at all.
+# Env: TEST_SERVER_KINDS="sqlite postgres 1.10"  the kinds to run (in order)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,14 +21,34 @@ step .venv/bin/ruff check .
 step .venv/bin/ruff format --check .
 step .venv/bin/mypy
 
-echo "==> pytest $*"
-.venv/bin/python -m pytest "$@"
-pytest_status=$?
-if [ "$pytest_status" = 5 ]; then
-  failed+=("pytest (no tests were collected)")
-elif [ "$pytest_status" != 0 ]; then
-  failed+=("pytest (exit code $pytest_status)")
-fi
+# The suites that talk to a server, run again on the other server kinds.
+SERVER_SUITES=(
+  tests/test_client.py tests/test_find.py tests/test_paging.py
+  tests/test_resources_read.py tests/test_resources_modify.py
+  tests/test_frames_load.py tests/test_frames_requests.py tests/test_frames_refresh.py
+  tests/test_frames_accessor.py tests/test_frames_accessor_transfer.py
+  tests/test_transfer_download.py tests/test_transfer_upload.py
+)
+[ -f tests/test_corpus.py ] && SERVER_SUITES+=(tests/test_corpus.py)
+
+run_pytest() {  # run_pytest KIND ARGS...
+  local kind=$1 status; shift
+  echo "==> [server: $kind] pytest $*"
+  ORTHANC_FRAMES_SERVER=$kind .venv/bin/python -m pytest "$@"
+  status=$?
+  if [ "$status" = 5 ]; then
+    failed+=("pytest on $kind (no tests were collected)")
+  elif [ "$status" != 0 ]; then
+    failed+=("pytest on $kind (exit code $status)")
+  fi
+}
+for kind in ${TEST_SERVER_KINDS:-sqlite postgres 1.10}; do
+  if [ "$kind" = sqlite ]; then
+    run_pytest sqlite "$@"
+  else
+    run_pytest "$kind" -q "${SERVER_SUITES[@]}" "$@"
+  fi
+done
 
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}" >&2

@@ -125,6 +125,24 @@ def test_request_count_grows_with_pages_not_resources(cohort_server: Any) -> Non
     assert all(path in ("/tools/find", "/tools/count-resources") for _, path in transport.requests)
 
 
+def test_parents_cost_a_few_requests_on_every_server(cohort_server: Any) -> None:
+    # Without extended find the rows name only their parent's ID: the parents
+    # come from their own rows, read for all resources at once.
+    transport = CountingTransport()
+    with _client(cohort_server, transport) as client:
+        client.capabilities  # noqa: B018
+        transport.requests.clear()
+        instances = of.find_instances(client)
+        read = {
+            (i.parent_series.modality, i.parent_study.date, i.parent_patient.name)
+            for i in instances
+        }
+    assert len(instances) == 80 and read
+    # Finds (or listings) per level, never a request per instance or per series.
+    assert len(transport.requests) <= 3 + 2 * 3 + 8
+    assert len({id(i.parent_series) for i in instances}) == 20
+
+
 def test_parent_ids_computed_from_tags_are_orthanc_s(client: of.Orthanc) -> None:
     for instance in of.find_instances(client)[:12]:
         truth = of.Instance(instance.id, client).get_main_information()["ParentSeries"]
@@ -136,7 +154,6 @@ def test_parent_ids_computed_from_tags_are_orthanc_s(client: of.Orthanc) -> None
         assert instance.parent_patient.name == series.parent_patient.name
 
 
-@pytest.mark.needs("extended_find")
 def test_parents_are_shared_objects(client: of.Orthanc) -> None:
     series = of.find_series(client)
     by_study: dict[str, set[int]] = {}
