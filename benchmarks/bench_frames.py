@@ -116,27 +116,33 @@ def raw_floor_list_routes(
     """The floor on a server without extended find (Orthanc < 1.12.5, PostgreSQL index).
 
     The fastest plain requests for the same rows, as measured on such
-    servers (see README): the count, one expanded listing per upper level,
-    and the instance listing in parallel pages
-    (``GET /instances?expand&since=K&limit=N``); parents are joined from
-    the upper levels, not asked per row. Bodies not parsed.
+    servers (see README): the count, the instance listing in parallel pages
+    (``GET /instances?expand&since=K&limit=N``, ``workers`` at a time) and,
+    meanwhile on one more connection, one expanded listing per upper level;
+    parents are joined from the upper levels, not asked per row. Bodies not
+    parsed.
     """
     session = requests.Session()
     session.auth = auth
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=max(workers, 4)))
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=workers + 1))
     started = time.perf_counter()
     total = session.get(f"{url}/statistics").json()["CountInstances"]
-    for route in ("patients", "studies", "series"):
-        session.get(f"{url}/{route}?expand").content  # noqa: B018
     size = min(PAGE, max(500, math.ceil(total / workers)))
     starts = range(0, total + 1, size)
-    with ThreadPoolExecutor(workers) as pool:
+
+    def upper_levels() -> None:
+        for route in ("patients", "studies", "series"):
+            session.get(f"{url}/{route}?expand").content  # noqa: B018
+
+    with ThreadPoolExecutor(1) as side, ThreadPoolExecutor(workers) as pool:
+        upper = side.submit(upper_levels)
         list(
             pool.map(
                 lambda k: session.get(f"{url}/instances?expand&since={k}&limit={size}").content,
                 starts,
             )
         )
+        upper.result()
     return time.perf_counter() - started, 4 + len(starts)
 
 
