@@ -57,6 +57,11 @@ Helper
 load_into(server, folder) -> list[dict]
     Store every file under ``folder`` in ``server`` (4 parallel uploads);
     import it with ``from conftest import load_into``.
+installed_binary(kind) -> str
+    The Orthanc executable of a server kind; skips the test when it is not
+    installed (fails in CI).
+missing_feature(feature, kind=SERVER_KIND) -> str or None
+    Why servers of ``kind`` lack ``feature`` (None when they have it).
 """
 
 from __future__ import annotations
@@ -148,7 +153,8 @@ def load_into(server: LocalOrthanc, folder: str | os.PathLike[str]) -> list[dict
     return server.load(folder, workers=4)
 
 
-def _installed_binary(kind: str) -> str:
+def installed_binary(kind: str) -> str:
+    """The Orthanc executable of ``kind``: skips the test when missing, fails in CI."""
     try:
         binary = find_orthanc_binary(kind)
         if kind == "postgres":
@@ -167,7 +173,7 @@ def server_kind() -> str:
 
 @pytest.fixture(scope="session")
 def orthanc_bin() -> str:
-    return _installed_binary(SERVER_KIND)
+    return installed_binary(SERVER_KIND)
 
 
 @pytest.fixture(scope="session")
@@ -184,7 +190,7 @@ def make_server(orthanc_bin: str, tmp_path_factory: pytest.TempPathFactory) -> I
             if not clusters:
                 clusters.append(PostgresCluster())
             kwargs["postgres"] = clusters[0]
-        binary = orthanc_bin if kind == SERVER_KIND else _installed_binary(kind)
+        binary = orthanc_bin if kind == SERVER_KIND else installed_binary(kind)
         workdir = tmp_path_factory.mktemp(name.lower())
         server = LocalOrthanc(workdir, name=name, binary=binary, **kwargs)
         servers.append(server)
