@@ -134,9 +134,9 @@ class Ancestors:
     Servers without extended find answer ``Expand`` rows: a series row
     names its study, an instance row its series. This joins the rest from
     the server's own links: those learned from upper-level rows read by the
-    same load (:meth:`learn`), else one listing of the upper level (``GET
-    /studies?expand``, ``GET /series?expand``: small levels), else, for a
-    resource stored after that listing, one ``GET`` of it.
+    same load (:meth:`learn`); for the few it lacks, one ``GET`` each; for
+    more than :data:`FEW_PARENTS`, one listing of the upper level (``GET
+    /studies?expand``, ``GET /series?expand``: small levels).
 
     Parameters
     ----------
@@ -144,6 +144,9 @@ class Ancestors:
     workers : int
         Parallel pages for a listing.
     """
+
+    FEW_PARENTS = 8
+    """Up to this many unknown parents are read one by one, more by a listing."""
 
     def __init__(self, client: Any, workers: int = 4) -> None:
         self.client = client
@@ -156,8 +159,8 @@ class Ancestors:
     def load_in_background(self, pool: Executor, load: Callable[[], T]) -> Future[T]:
         """Run ``load`` (which learns upper levels' links) on ``pool``.
 
-        Until it is done, :meth:`parent` called from any other thread waits
-        for it (and raises its error) before listing a level itself.
+        Until it is done, a lookup from any other thread waits for it (and
+        raises its error) before reading a parent itself.
         """
 
         def run() -> T:
@@ -177,53 +180,60 @@ class Ancestors:
         for record in records:
             known[record["ID"]] = record.get(parent)
 
-    def parent(self, level: str, resource: str | None) -> str | None:
-        """The parent ID of study or series ``resource`` (None if it is gone or None)."""
-        if resource is None:
-            return None
+    def _ensure(self, level: str, resources: Iterable[str | None]) -> dict[str, str | None]:
+        """The parents of ``level`` known, after reading those of ``resources`` not known yet."""
         if self._pending is not None and threading.get_ident() != self._loader:
             self._pending.result()
             self._pending = None
         known = self._parent[level]
-        if resource not in known and level not in self._listed:
+        missing = {r for r in resources if r is not None and r not in known}
+        if not missing:
+            return known
+        key = "Parent" + str(PARENT[level]).title()
+        if len(missing) > self.FEW_PARENTS and level not in self._listed:
             self._listed.add(level)
-            key = "Parent" + str(PARENT[level]).title()
             for page in iter_list_pages(self.client, level, workers=self.workers):
                 known.update((row["ID"], row.get(key)) for row in page)
-        if resource not in known:
-            from ..client.errors import NotFound
+            missing -= known.keys()
+        from ..client.errors import NotFound
 
-            key = "Parent" + str(PARENT[level]).title()
-            route = {"study": "studies", "series": "series"}[level]
+        route = {"study": "studies", "series": "series"}[level]
+        for resource in sorted(missing):
             try:
                 known[resource] = self.client.GET(f"/{route}/{resource}").get(key)
-            except NotFound:
+            except NotFound:  # deleted since its child was listed
                 known[resource] = None
-        return known[resource]
+        return known
 
-    def fill(self, level: str, records: Iterable[dict[str, Any]]) -> None:
+    def parent(self, level: str, resource: str | None) -> str | None:
+        """The parent ID of study or series ``resource`` (None if it is gone or None)."""
+        if resource is None:
+            return None
+        return self._ensure(level, (resource,))[resource]
+
+    def fill(self, level: str, records: Sequence[dict[str, Any]]) -> None:
         """Set the missing ``patient`` / ``study`` links of normalized records of ``level``."""
-        if level == "series":
-            for record in records:
-                if record.get("patient") is None:
-                    record["patient"] = self.parent("study", record.get("study"))
-        elif level == "instance":
-            for record in records:
-                if record.get("study") is None:
-                    record["study"] = self.parent("series", record.get("series"))
-                if record.get("patient") is None:
-                    record["patient"] = self.parent("study", record.get("study"))
+        if level == "instance":
+            lacking = [r for r in records if r.get("study") is None]
+            series_study = self._ensure("series", {r.get("series") for r in lacking})
+            for record in lacking:
+                record["study"] = series_study.get(record.get("series") or "")
+        if level in ("series", "instance"):
+            lacking = [r for r in records if r.get("patient") is None]
+            study_patient = self._ensure("study", {r.get("study") for r in lacking})
+            for record in lacking:
+                record["patient"] = study_patient.get(record.get("study") or "")
 
-    def annotate(self, level: str, rows: Iterable[dict[str, Any]]) -> None:
+    def annotate(self, level: str, rows: Sequence[dict[str, Any]]) -> None:
         """Add ``ParentStudy`` / ``ParentPatient`` to ``Expand`` rows of series or instances."""
-        if level == "series":
+        if level == "instance":
+            series_study = self._ensure("series", {row.get("ParentSeries") for row in rows})
             for row in rows:
-                row["ParentPatient"] = self.parent("study", row.get("ParentStudy"))
-        elif level == "instance":
+                row["ParentStudy"] = series_study.get(row.get("ParentSeries") or "")
+        if level in ("series", "instance"):
+            study_patient = self._ensure("study", {row.get("ParentStudy") for row in rows})
             for row in rows:
-                study = self.parent("series", row.get("ParentSeries"))
-                row["ParentStudy"] = study
-                row["ParentPatient"] = self.parent("study", study)
+                row["ParentPatient"] = study_patient.get(row.get("ParentStudy") or "")
 
 
 class ExtraTagsCostWarning(UserWarning):
