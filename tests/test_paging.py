@@ -9,7 +9,13 @@ import pytest
 from transports import CountingTransport
 
 import orthanc_frames as of
-from orthanc_frames.paging import count_resources, find_all, find_ids, iter_find_pages
+from orthanc_frames.paging import (
+    count_resources,
+    find_all,
+    find_ids,
+    iter_find_pages,
+    iter_list_pages,
+)
 
 LEVELS = ("patient", "study", "series", "instance")
 
@@ -202,3 +208,22 @@ def test_pages_arrive_while_later_pages_are_still_unread(client: Any, cohort_dir
         read_after_stop = transport.routes.count("/tools/find")
     assert read_after_stop <= 4
     assert cohort_dir.instances // 5 > 4
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_list_pages_hold_every_resource_once(
+    limited_server: Any, cohort_dir: Any, workers: int
+) -> None:
+    # List routes are never capped by LimitFindResults, on every version.
+    transport = CountingTransport()
+    with _client(limited_server, transport=transport) as c:
+        c.capabilities  # noqa: B018
+        transport.clear()
+        pages = list(iter_list_pages(c, "instance", page_size=7, workers=workers))
+        listed = c.GET("/instances")
+    ids = [row["ID"] for page in pages for row in page]
+    # Each once (the PostgreSQL index pages in another order than its full listing).
+    assert sorted(ids) == sorted(listed) and len(set(ids)) == cohort_dir.instances
+    assert all(len(page) <= 7 for page in pages)
+    # The count, ceil(80 / 7) pages and the listing above: never a request per row.
+    assert len(transport.requests) == 1 + -(-cohort_dir.instances // 7) + 1
