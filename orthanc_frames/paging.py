@@ -546,8 +546,8 @@ def iter_list_pages(
     client : Orthanc
     level : {"patient", "study", "series", "instance"}
     page_size : int, optional
-        Rows per request (default: the rows split in two pages per worker,
-        between 500 and 5000).
+        Rows per request (default: the rows split over ``workers``, between
+        500 and 5000).
     workers : int
         Pages fetched at once.
     progress : bool or None
@@ -571,8 +571,9 @@ def iter_list_pages(
     total = int(client.GET("/statistics")[_STATISTICS_COUNT[name]])
     workers = max(1, int(workers))
     if page_size is None:
-        # Two pages per worker: the first pages are parsed while the last are read.
-        wanted = math.ceil(total / (2 * workers))
+        # A page per worker: measured at 20,000 instances, two or four per
+        # worker (parsed while the last are read) were no faster.
+        wanted = math.ceil(total / workers)
         page_size = min(DEFAULT_PAGE_SIZE, max(MIN_PARALLEL_PAGE_SIZE, wanted))
     page_size = max(1, int(page_size))
 
