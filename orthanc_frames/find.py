@@ -21,9 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._parallel import check_workers, run_each
+from .client import route
+from .client.errors import NotFound
 from .levels import Level
 from .orthanc_ids import orthanc_id
-from .paging import checked_query, iter_find_pages
+from .paging import checked_query, iter_find_pages, iter_list_pages
 from .resources import RESOURCE_CLASSES, Instance, Patient, Resource, Series, Study
 
 if TYPE_CHECKING:
@@ -92,9 +94,64 @@ def _find_resources(
     ):
         rows.extend(page)
     parents: dict[tuple[str, str], Resource] = {}
-    return [
+    resources = [
         _resource_from_row(client, level, row, lock_children, not extended, parents) for row in rows
     ]
+    if with_parents and not extended:
+        _attach_parents_from_their_rows(client, resources)
+    return resources
+
+
+def _attach_parents_from_their_rows(client: Orthanc, resources: Sequence[Resource]) -> None:
+    """Servers without extended find: link resources to parents built from the parents' rows.
+
+    ``Expand`` rows name their parent's ID only. The parents' rows are read
+    level by level, for all resources at once: one ``GET`` per parent when
+    there are few, else the parent level's expanded listing (the upper
+    levels are the small ones). Parents shared by several resources are
+    one object, and reading their tags costs no further request.
+    """
+    current = list(resources)
+    while current and Level.parse(current[0].level).parent is not None:
+        level = Level.parse(current[0].level)
+        key, ancestor = str(level.parent_key), Level(level.parent)
+        wanted = {
+            str(r._information[key])
+            for r in current
+            if r._information is not None and r._information.get(key)
+        }
+        if not wanted:
+            return
+        found = _rows_by_id(client, ancestor, wanted)
+        objects = {
+            rid: RESOURCE_CLASSES[ancestor]._from_information(client, row, complete=True)
+            for rid, row in found.items()
+        }
+        for resource in current:
+            info = resource._information or {}
+            parent = objects.get(str(info.get(key)))
+            if parent is not None:
+                resource._parent = parent
+        current = list(objects.values())
+
+
+def _rows_by_id(client: Orthanc, level: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The expanded rows of these resources of ``level`` (those that still exist)."""
+    collection = Level.parse(level).route
+    if len(ids) <= _CHILDREN_PER_PARENT_LIMIT:
+        rows: dict[str, dict[str, Any]] = {}
+        for rid in sorted(ids):
+            try:
+                rows[rid] = dict(client.GET(route(collection, rid)))
+            except NotFound:
+                continue
+        return rows
+    return {
+        str(row["ID"]): row
+        for page in iter_list_pages(client, level)
+        for row in page
+        if str(row["ID"]) in ids
+    }
 
 
 def _resource_from_row(

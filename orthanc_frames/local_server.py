@@ -5,6 +5,23 @@ only the standard library and httpx, and an installed Orthanc (run
 ``scripts/install-orthanc.sh`` as root to get Orthanc 1.12.7 with the
 DICOMweb, neuro and GDCM plugins).
 
+Three kinds of server (``kind=``), the ones people run:
+
+``"sqlite"``
+    Orthanc 1.12.7 with its default SQLite index and the plugin folder.
+``"postgres"``
+    Orthanc 1.12.7 with the PostgreSQL index plugin (Debian's
+    ``orthanc-postgresql``, which has no extended find) and the plugin
+    folder; its index lives in a throw-away PostgreSQL cluster
+    (:class:`PostgresCluster`) that the harness initialises in a temporary
+    folder, starts on a free loopback port and stops.
+``"1.10"``
+    Orthanc 1.10.1 (Debian 12's own package), no plugins: no labels, no
+    ``RequestedTags``, no extended find.
+
+``scripts/install-other-servers.sh`` (run by ``scripts/bootstrap.sh``)
+installs the last two.
+
 Examples
 --------
 >>> from orthanc_frames.local_server import LocalOrthanc
@@ -40,20 +57,31 @@ from ._parallel import DEFAULT_WORKERS, in_order
 from .client import route
 
 __all__ = [
+    "DEFAULT_110_BINARY",
     "DEFAULT_BINARY",
     "DEFAULT_PLUGINS_DIR",
+    "DEFAULT_POSTGRESQL_PLUGIN",
+    "SERVER_KINDS",
     "LocalOrthanc",
     "OrthancNotInstalled",
     "OrthancStartError",
+    "PostgresCluster",
     "find_orthanc_binary",
     "find_plugins_dir",
+    "find_postgresql_bin",
     "stop_all",
 ]
 
 DEFAULT_BINARY = "/opt/orthanc-ci/bin/orthanc"
-# The plugin folder is read by Orthanc itself, which may run in a chroot
-# (Debian 12 install): the path is not checked on the host.
+DEFAULT_110_BINARY = "/opt/orthanc-ci/bin/orthanc-1.10"
+"""The Orthanc 1.10.1 wrapper written by ``scripts/install-other-servers.sh``."""
+# The plugin paths are read by Orthanc itself, which may run in a chroot
+# (Debian 12 install): they are not checked on the host.
 DEFAULT_PLUGINS_DIR = "/usr/share/orthanc/plugins"
+DEFAULT_POSTGRESQL_PLUGIN = "/usr/share/orthanc/plugins-postgresql/libOrthancPostgreSQLIndex.so"
+"""The PostgreSQL index plugin, kept out of the plugin folder by the install script."""
+SERVER_KINDS = ("sqlite", "postgres", "1.10")
+"""The kinds of server :class:`LocalOrthanc` starts (see the module notes)."""
 _READY_POLL_SECONDS = 0.05
 _STOP_TIMEOUT_SECONDS = 30.0
 
@@ -66,12 +94,18 @@ class OrthancStartError(RuntimeError):
     """An Orthanc process exited or did not answer while starting."""
 
 
-def find_orthanc_binary() -> str:
+def find_orthanc_binary(kind: str = "sqlite") -> str:
     """Return the path of the Orthanc executable to run.
 
     Looks, in order, at the environment variable ``ORTHANC_BIN``, at
     :data:`DEFAULT_BINARY` (the wrapper written by
-    ``scripts/install-orthanc.sh``) and at ``Orthanc`` on ``PATH``.
+    ``scripts/install-orthanc.sh``) and at ``Orthanc`` on ``PATH``. For
+    ``kind="1.10"``: ``ORTHANC_110_BIN``, then :data:`DEFAULT_110_BINARY`.
+
+    Parameters
+    ----------
+    kind : {"sqlite", "postgres", "1.10"}
+        The server kind (the first two run the same Orthanc 1.12).
 
     Returns
     -------
@@ -83,6 +117,16 @@ def find_orthanc_binary() -> str:
     OrthancNotInstalled
         When none of these is an executable file; the message says what to run.
     """
+    _check_kind(kind)
+    if kind == "1.10":
+        path = os.environ.get("ORTHANC_110_BIN") or DEFAULT_110_BINARY
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+        raise OrthancNotInstalled(
+            f"Orthanc 1.10 is not installed: {path} is not an executable file. Install it "
+            "with `sudo scripts/install-other-servers.sh` (Debian 12), or set "
+            "ORTHANC_110_BIN to an Orthanc 1.10 executable."
+        )
     from_env = os.environ.get("ORTHANC_BIN")
     if from_env:
         if os.path.isfile(from_env) and os.access(from_env, os.X_OK):
@@ -109,11 +153,203 @@ def find_plugins_dir() -> str:
     return os.environ.get("ORTHANC_PLUGINS") or DEFAULT_PLUGINS_DIR
 
 
+def find_postgresql_bin() -> str:
+    """Return the folder of the PostgreSQL server programs (``initdb``, ``pg_ctl``).
+
+    Env ``POSTGRESQL_BIN``, else the newest ``/usr/lib/postgresql/*/bin``
+    (Debian's layout).
+
+    Raises
+    ------
+    OrthancNotInstalled
+        When no folder with an executable ``initdb`` is found.
+    """
+    from_env = os.environ.get("POSTGRESQL_BIN")
+    candidates = [Path(from_env)] if from_env else []
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: [int(x) for x in p.parent.name.split(".") if x.isdigit()],
+    )
+    candidates += reversed(found)
+    for folder in candidates:
+        if os.access(folder / "initdb", os.X_OK):
+            return str(folder)
+    raise OrthancNotInstalled(
+        "No PostgreSQL server found (POSTGRESQL_BIN is unset and no "
+        "/usr/lib/postgresql/*/bin/initdb exists). Install it with "
+        "`sudo scripts/install-other-servers.sh`, or set POSTGRESQL_BIN."
+    )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in SERVER_KINDS:
+        raise ValueError(f"kind must be one of {SERVER_KINDS}, not {kind!r}.")
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster on a free loopback port, for Orthanc's index.
+
+    Parameters
+    ----------
+    bin_dir : str, optional
+        Folder of ``initdb`` and ``pg_ctl``. Default: :func:`find_postgresql_bin`.
+    port : int, optional
+        Fixed port. Default: a free loopback port, chosen again once if taken.
+    durable : bool
+        Keep PostgreSQL's ``fsync`` and synchronous commits. Default False:
+        a throw-away cluster does not need to survive a crash, and stores
+        are several times faster without them.
+
+    Notes
+    -----
+    :meth:`start` initialises the cluster in a new temporary folder (owned
+    by the ``postgres`` user when run as root: PostgreSQL refuses to run as
+    root) with one superuser, ``orthanc``, trusted on loopback.
+    :meth:`stop` stops it and removes the folder. Each server gets its own
+    database (:meth:`create_database`).
+    """
+
+    user = "orthanc"
+
+    def __init__(
+        self, *, bin_dir: str | None = None, port: int | None = None, durable: bool = False
+    ) -> None:
+        self.bin_dir = Path(bin_dir or find_postgresql_bin())
+        self._fixed_port = port is not None
+        self.port = port or _free_port()
+        self.durable = durable
+        self.workdir: Path | None = None
+        self._databases = 0
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running else "stopped"
+        return f"PostgresCluster(port={self.port}, {state})"
+
+    @property
+    def is_running(self) -> bool:
+        """True once started and until stopped."""
+        return self.workdir is not None
+
+    def _run(self, *args: str) -> None:
+        import pwd
+
+        owner: dict[str, Any] = {}
+        if os.geteuid() == 0:
+            owner = {"user": pwd.getpwnam("postgres").pw_uid}
+        done = subprocess.run(
+            [str(self.bin_dir / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            **owner,
+        )
+        if done.returncode != 0:
+            raise OrthancStartError(
+                f"PostgreSQL {args[0]} failed with code {done.returncode}:\n"
+                f"{(done.stdout + done.stderr)[-2000:]}"
+            )
+
+    def start(self) -> PostgresCluster:
+        """Initialise and start the cluster; returns ``self``.
+
+        Raises
+        ------
+        OrthancStartError
+            When ``initdb`` or ``pg_ctl`` fails (the message carries their output).
+        """
+        if self.is_running:
+            return self
+        import pwd
+
+        workdir = Path(tempfile.mkdtemp(prefix="orthanc-frames-pg-"))
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            os.chown(workdir, entry.pw_uid, entry.pw_gid)
+        data = workdir / "data"
+        try:
+            self._run("initdb", "-D", str(data), "-A", "trust", "-U", self.user, "--no-sync")
+            try:
+                self._pg_ctl_start(workdir)
+            except OrthancStartError:
+                if self._fixed_port or "already in use" not in self._log_tail(workdir):
+                    raise
+                self.port = _free_port()
+                self._pg_ctl_start(workdir)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        self.workdir = workdir
+        return self
+
+    def _pg_ctl_start(self, workdir: Path) -> None:
+        options = f"-p {self.port} -k {workdir} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(workdir / "data"),
+            "-o",
+            options,
+            "-l",
+            str(workdir / "postgres.log"),
+            "-w",
+            "start",
+        )
+
+    @staticmethod
+    def _log_tail(workdir: Path) -> str:
+        try:
+            return (workdir / "postgres.log").read_text(errors="replace")[-2000:]
+        except FileNotFoundError:
+            return ""
+
+    def create_database(self, prefix: str = "orthanc") -> str:
+        """Create a new empty database and return its name."""
+        if not self.is_running:
+            self.start()
+        self._databases += 1
+        name = "".join(ch for ch in prefix.lower() if ch.isalnum() or ch == "_")[:40]
+        name = f"{name or 'orthanc'}_{self._databases}"
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
+        return name
+
+    def orthanc_config(self, database: str) -> dict[str, Any]:
+        """The ``PostgreSQL`` section of an Orthanc configuration using ``database``."""
+        return {
+            "EnableIndex": True,
+            "EnableStorage": False,
+            "Host": "127.0.0.1",
+            "Port": self.port,
+            "Database": database,
+            "Username": self.user,
+            "Password": "unused-trust-authentication",
+            "Lock": False,
+        }
+
+    def stop(self) -> None:
+        """Stop the cluster (fast shutdown) and remove its folder. Harmless when stopped."""
+        workdir, self.workdir = self.workdir, None
+        if workdir is None:
+            return
+        try:
+            self._run("pg_ctl", "-D", str(workdir / "data"), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def __enter__(self) -> PostgresCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 class LocalOrthanc:
@@ -138,11 +374,18 @@ class LocalOrthanc:
         Fixed ports. Default: free loopback ports, chosen again once if
         Orthanc finds one taken.
     binary : str, optional
-        Orthanc executable. Default: :func:`find_orthanc_binary`.
+        Orthanc executable. Default: :func:`find_orthanc_binary` of ``kind``.
     plugins_dir : str, optional
-        Plugin folder. Default: :func:`find_plugins_dir`. Empty string: no plugins.
+        Plugin folder. Default: :func:`find_plugins_dir` (none for ``kind="1.10"``:
+        the plugins installed are built for Orthanc 1.12). Empty string: no plugins.
     start_timeout : float
         Seconds to wait for the server to answer ``/system``.
+    kind : {"sqlite", "postgres", "1.10"}
+        The kind of server (see the module notes). Default ``"sqlite"``.
+    postgres : PostgresCluster, optional
+        For ``kind="postgres"``: the cluster that holds the index (a new
+        database in it). Default: a cluster of this server's own, started
+        with it and stopped with it.
 
     Raises
     ------
@@ -170,20 +413,33 @@ class LocalOrthanc:
         binary: str | None = None,
         plugins_dir: str | None = None,
         start_timeout: float = 30.0,
+        kind: str = "sqlite",
+        postgres: PostgresCluster | None = None,
     ) -> None:
+        _check_kind(kind)
+        if postgres is not None and kind != "postgres":
+            raise ValueError(f"postgres= is for kind='postgres', not kind={kind!r}.")
         if binary is not None and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
             raise OrthancNotInstalled(
                 f"{binary!r} is not an executable Orthanc. Pass the path of an Orthanc "
                 "executable, or install one with `sudo scripts/install-orthanc.sh`."
             )
-        self.binary = binary or find_orthanc_binary()
+        self.kind = kind
+        self.binary = binary or find_orthanc_binary(kind)
+        if kind == "postgres":
+            find_postgresql_bin()  # fail now, before any process starts
+        self._owns_postgres = kind == "postgres" and postgres is None
+        self.postgres = postgres
+        self._database: str | None = None
         self.name = name
         self.aet = (aet or name)[:16].upper()
         self.auth_enabled = auth
         self.username = username if auth else None
         self.password = password if auth else None
         self.extra = dict(extra or {})
-        self.plugins_dir = find_plugins_dir() if plugins_dir is None else plugins_dir
+        if plugins_dir is None:
+            plugins_dir = "" if kind == "1.10" else find_plugins_dir()
+        self.plugins_dir = plugins_dir
         self.start_timeout = start_timeout
         self._fixed_ports = http_port is not None or dicom_port is not None
         self.http_port = http_port or _free_port()
@@ -236,14 +492,22 @@ class LocalOrthanc:
             "Plugins": [self.plugins_dir] if self.plugins_dir else [],
             "DicomWeb": {"Enable": True},
         }
+        if self.kind == "postgres":
+            config["Plugins"].append(
+                os.environ.get("ORTHANC_POSTGRESQL_PLUGIN") or DEFAULT_POSTGRESQL_PLUGIN
+            )
+            if self.postgres is not None and self._database is not None:
+                config["PostgreSQL"] = self.postgres.orthanc_config(self._database)
         config.update(self.extra)
         return config
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else "stopped"
         user = f", username={self.username!r}" if self.username else ""
+        kind = f", kind={self.kind!r}" if self.kind != "sqlite" else ""
         return (
-            f"LocalOrthanc(name={self.name!r}, url={self.url!r}, aet={self.aet!r}{user}, {state})"
+            f"LocalOrthanc(name={self.name!r}, url={self.url!r}, aet={self.aet!r}{user}"
+            f"{kind}, {state})"
         )
 
     def log_tail(self, lines: int = 30) -> str:
@@ -272,6 +536,10 @@ class LocalOrthanc:
         """
         if self.is_running:
             return self
+        if self.kind == "postgres" and self._database is None:
+            if self.postgres is None:
+                self.postgres = PostgresCluster()
+            self._database = self.postgres.create_database(self.name)
         try:
             self._start_once()
         except OrthancStartError:
@@ -336,6 +604,9 @@ class LocalOrthanc:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self._owns_postgres and self.postgres is not None:
+            self.postgres.stop()
+            self._database = None
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

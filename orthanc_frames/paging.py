@@ -38,6 +38,18 @@ How Orthanc pages (measured on a real Orthanc 1.12.7)
 Older servers (before 1.12.5: no ``ResponseContent``, no count) get
 ``Expand: true`` pages with ``Limit``/``Since``, read sequentially until
 an EMPTY page, since a short page may only be the server's cap.
+
+Without a filter, :func:`iter_list_pages` reads a whole level from its
+list route (``GET /instances?expand&since=K&limit=N``) instead: on every
+version, with the same rows as an ``Expand`` find. List routes are never
+capped by ``LimitFindResults`` and ``/statistics`` counts the rows, so
+pages are fetched in parallel and a short page is the end. On servers
+without extended find (1.10, 1.11, and 1.12 on the PostgreSQL index
+plugin) this is the cheapest way to every row: measured on the PostgreSQL
+index at 20,000 instances, the list route answered the instance rows about
+3x faster than ``Expand`` finds, and 5x faster than finds that also ask
+the parents' UIDs as ``RequestedTags``; so parents are joined from the
+upper levels instead (:mod:`orthanc_frames.frames.load`).
 """
 
 from __future__ import annotations
@@ -60,6 +72,7 @@ __all__ = [
     "find_all",
     "find_ids",
     "iter_find_pages",
+    "iter_list_pages",
     "list_matchable",
     "orthanc_level",
 ]
@@ -313,6 +326,13 @@ def iter_find_pages(
         if order_by:
             body["OrderBy"] = [dict(o) for o in order_by]
         yield from _extended_pages(client, body, page_size, workers, progress, since, limit, count)
+    elif not body["Query"] and "Labels" not in body and not requested_tags:
+        # No filter: the list route, never capped (Orthanc 1.10 answers at most
+        # LimitFindResults + 1 matches of a find, whatever ``Since`` says).
+        params = {} if ids_only else {"expand": ""}
+        yield from _sequential_list_pages(
+            client, body["Level"], params, page_size or DEFAULT_PAGE_SIZE, since, limit, progress
+        )
     else:
         if not ids_only:
             body["Expand"] = True
@@ -465,6 +485,107 @@ def _sequential_pages(
             since += len(page)
             if remaining is not None:
                 remaining -= len(page)
+
+
+def _sequential_list_pages(
+    client: Any,
+    level_name: str,
+    params: Mapping[str, Any],
+    page_size: int,
+    since: int,
+    limit: int | None,
+    progress: bool | None,
+) -> Iterator[list[Any]]:
+    """Pages of a list route one after another; a short page is the end (never capped)."""
+    route = "/" + Level.parse(level_name).route
+    remaining = limit
+    with progress_bar(limit, desc=f"{level_name} rows", enabled=progress) as bar:
+        while remaining is None or remaining > 0:
+            asked = page_size if remaining is None else min(page_size, remaining)
+            page = list(client.GET(route, params={**params, "since": since, "limit": asked}) or [])
+            if page:
+                bar.update(len(page))
+                yield page
+            if len(page) < asked:
+                return
+            since += len(page)
+            if remaining is not None:
+                remaining -= len(page)
+
+
+def iter_list_pages(
+    client: Any,
+    level: str,
+    *,
+    page_size: int | None = None,
+    workers: int | None = None,
+    progress: bool | None = False,
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield every resource of a level from its list route, expanded, one page at a time.
+
+    ``GET /{level}?expand&since=K&limit=N``: the rows of an ``Expand``
+    find without a filter, on every Orthanc version. The route is not
+    capped by ``LimitFindResults``; the rows are counted first
+    (``/statistics``) and the pages fetched ``workers`` at a time, yielded
+    in the server's order. Paging goes on past the count until a short page
+    (resources stored meanwhile).
+
+    Parameters
+    ----------
+    client : Orthanc
+    level : {"patient", "study", "series", "instance"}
+    page_size : int, optional
+        Rows per request (default: the rows split over ``workers``, between
+        500 and 5000).
+    workers : int
+        Pages fetched at once.
+    progress : bool or None
+        Show a progress bar over the rows (None: when interactive).
+
+    Yields
+    ------
+    list of dict
+        One page of rows as Orthanc answers them.
+
+    Notes
+    -----
+    Extra tags are not offered here: list routes take them as
+    ``requested-tags=A;B``, and Orthanc refuses the ``;`` once
+    percent-encoded, as HTTP clients send it. Ask them through
+    :func:`iter_find_pages` (``RequestedTags`` in a JSON body).
+    """
+    name = orthanc_level(level)
+    params = {"expand": ""}
+    route = "/" + Level.parse(name).route
+    total = int(client.GET("/statistics")["Count" + Level.parse(name).route.capitalize()])
+    workers = bounded_workers(workers, client)
+    if page_size is None:
+        # A page per worker: measured at 20,000 instances, two or four per
+        # worker (parsed while the last are read) were no faster.
+        wanted = math.ceil(total / workers)
+        page_size = min(DEFAULT_PAGE_SIZE, max(MIN_PARALLEL_PAGE_SIZE, wanted))
+    page_size = max(1, int(page_size))
+
+    def fetch(since: int) -> list[dict[str, Any]]:
+        return list(client.GET(route, params={**params, "since": since, "limit": page_size}) or [])
+
+    # The counted rows and one page more: a short last page shows the end.
+    starts = list(range(0, total + 1, page_size))
+    with progress_bar(total, desc=f"{name} rows", enabled=progress) as bar:
+        fetched = in_order(fetch, starts, workers=workers)
+        position = 0
+        try:
+            for page in fetched:
+                position += len(page)
+                if page:
+                    bar.update(len(page))
+                    yield page
+                if len(page) < page_size:
+                    return
+        finally:
+            fetched.close()
+    # Stored while paging: past the count, one page after another.
+    yield from _sequential_list_pages(client, name, params, page_size, position, None, None)
 
 
 def find_all(client: Any, level: str, **kwargs: Any) -> list[Any]:

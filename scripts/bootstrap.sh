@@ -4,7 +4,9 @@
 # Idempotent: a second run takes seconds. As root on Debian 12/13 it installs
 #   1. the Debian packages the tests need (APT_PACKAGES below),
 #   2. a real Orthanc 1.12.7 with the DICOMweb, neuro and GDCM plugins
-#      (scripts/install-orthanc.sh),
+#      (scripts/install-orthanc.sh), and the other server kinds the tests run
+#      on: the PostgreSQL index plugin with a PostgreSQL server, and Debian
+#      12's Orthanc 1.10.1 (scripts/install-other-servers.sh),
 #   3. a virtual environment in .venv with `pip install -e '.[dev]'`, redone
 #      only when pyproject.toml (or the Python) changed since the last install.
 # Env: PYTHON=python3.12  use that interpreter for .venv (must be >= 3.10)
@@ -43,6 +45,8 @@ if [ "${BOOTSTRAP_SKIP_SYSTEM:-0}" != 1 ]; then
     install_system_packages
     bash scripts/install-orthanc.sh 2>&1 | grep -v "^\[install_orthanc +[0-9]*s\] \(debian_version\|done\)" >&2 || true
     [ "${PIPESTATUS[0]}" = 0 ] || { log "scripts/install-orthanc.sh failed"; exit 1; }
+    bash scripts/install-other-servers.sh 2>&1 | grep -v "^\[install_other_servers +[0-9]*s\] done" >&2 || true
+    [ "${PIPESTATUS[0]}" = 0 ] || { log "scripts/install-other-servers.sh failed"; exit 1; }
   fi
 fi
 

@@ -1,18 +1,27 @@
 """Shared fixtures: real Orthanc servers and a synthetic cohort.
 
 Every server is a real Orthanc process (see ``orthanc_frames.local_server``)
-on free loopback ports. Servers shared by the session are READ-ONLY by
+on free loopback ports, of the kind named by the environment variable
+``ORTHANC_FRAMES_SERVER``: ``sqlite`` (default: Orthanc 1.12.7, SQLite
+index), ``postgres`` (Orthanc 1.12.7, PostgreSQL index in one throw-away
+cluster for the session) or ``1.10`` (Orthanc 1.10.1, no plugins). Tests
+that need what a kind lacks are marked ``@pytest.mark.needs("labels")``
+(features: see ``MISSING_FEATURES``) and skipped on that kind with the
+reason. ``SERVER_VERSION`` is the Orthanc version of the run's kind. Servers shared by the session are READ-ONLY by
 convention: a test that stores, modifies, labels or deletes anything uses
 ``empty_server`` or its own ``make_server(...)``.
 
 Fixtures (session-scoped unless stated)
 ---------------------------------------
+server_kind
+    The kind of this run (``SERVER_KIND``).
 orthanc_bin
-    Path of the Orthanc executable. Missing Orthanc: the test is skipped
+    Path of the Orthanc executable of that kind. Missing Orthanc: the test is skipped
     locally and FAILS in CI (env ``CI=true``).
 make_server
     Factory ``make_server(name="ORTHANC", start=True, **kw) -> LocalOrthanc``
-    (keywords of ``LocalOrthanc``: ``auth``, ``extra``, ``aet`` ...). The
+    (keywords of ``LocalOrthanc``: ``auth``, ``extra``, ``aet``, ``kind``
+    (default: the run's kind) ...). The
     server is started unless ``start=False``; all servers are stopped at the
     end of the session (signalled together, so stopping costs ~3 s once).
 cohort_dir
@@ -47,64 +56,93 @@ pydicom_files
     "Διονυσιος") and ``chrH31.dcm`` (ISO 2022 Japanese,
     "Yamada^Tarou=山田^太郎=やまだ^たろう").
 
-Helpers (``load_into``, ``USERNAME``, ``PASSWORD``) are in ``helpers.py``:
-``from helpers import load_into``. Fixtures are never imported.
+Helpers (``load_into``, ``USERNAME``, ``PASSWORD``, ``SERVER_KIND``,
+``SERVER_VERSION``, ``installed_binary``, ``missing_feature``) are in
+``helpers.py``: ``from helpers import load_into``. Fixtures are never imported.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PASSWORD, USERNAME, load_into
-
-from orthanc_frames.local_server import (
-    LocalOrthanc,
-    OrthancNotInstalled,
-    find_orthanc_binary,
-    stop_all,
+from helpers import (
+    FEATURES,
+    PASSWORD,
+    SERVER_KIND,
+    USERNAME,
+    MakeServer,
+    installed_binary,
+    load_into,
+    missing_feature,
 )
+
+from orthanc_frames.local_server import LocalOrthanc, PostgresCluster, stop_all
 from orthanc_frames.synthetic import CohortSummary, write_cohort
 
 PYDICOM_TEST_FILES = ("CT_small.dcm", "MR_small.dcm")
 PYDICOM_CHARSET_FILES = ("chrGreek.dcm", "chrH31.dcm")
 
-MakeServer = Callable[..., LocalOrthanc]
 _empty_server_numbers = itertools.count(1)
 
 
-def _running_in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "needs(*features): skip on a server kind that lacks one of these features "
+        f"({', '.join(sorted(FEATURES))})",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"orthanc-frames server kind: {SERVER_KIND} (ORTHANC_FRAMES_SERVER)"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("needs"):
+        for feature in marker.args:
+            reason = missing_feature(feature)
+            if reason:
+                pytest.skip(f"needs {feature}: {reason}")
+
+
+@pytest.fixture(scope="session")
+def server_kind() -> str:
+    return SERVER_KIND
 
 
 @pytest.fixture(scope="session")
 def orthanc_bin() -> str:
-    try:
-        return find_orthanc_binary()
-    except OrthancNotInstalled as error:
-        if _running_in_ci():
-            pytest.fail(f"CI needs a real Orthanc: {error}", pytrace=False)
-        pytest.skip(str(error))
+    return installed_binary(SERVER_KIND)
 
 
 @pytest.fixture(scope="session")
 def make_server(orthanc_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeServer]:
     servers: list[LocalOrthanc] = []
+    clusters: list[PostgresCluster] = []
 
     def make(name: str = "ORTHANC", start: bool = True, **kwargs: Any) -> LocalOrthanc:
         kwargs.setdefault("username", USERNAME)
         kwargs.setdefault("password", PASSWORD)
+        kind = kwargs.setdefault("kind", SERVER_KIND)
+        if kind == "postgres" and "postgres" not in kwargs:
+            # One cluster for the session, one database per server.
+            if not clusters:
+                clusters.append(PostgresCluster())
+            kwargs["postgres"] = clusters[0]
+        binary = orthanc_bin if kind == SERVER_KIND else installed_binary(kind)
         workdir = tmp_path_factory.mktemp(name.lower())
-        server = LocalOrthanc(workdir, name=name, binary=orthanc_bin, **kwargs)
+        server = LocalOrthanc(workdir, name=name, binary=binary, **kwargs)
         servers.append(server)
         return server.start() if start else server
 
     yield make
     stop_all(servers)
+    for cluster in clusters:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+from helpers import installed_binary
+
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = {
     "instances",
@@ -28,13 +31,20 @@ FIELDS = {
 }
 
 
-def test_benchmark_small_run_writes_its_figures(orthanc_bin: str, tmp_path: Any) -> None:
+@pytest.mark.parametrize("server", ["sqlite", "1.10"])
+def test_benchmark_small_run_writes_its_figures(
+    orthanc_bin: str, tmp_path: Any, server: str
+) -> None:
+    # 1.10: the floor of servers without extended find (list routes) runs too.
+    installed_binary(server)
     out = tmp_path / "figures.json"
     done = subprocess.run(
         [
             sys.executable,
             str(ROOT / "benchmarks" / "bench_frames.py"),
             "--small",
+            "--server",
+            server,
             "--out",
             str(out),
         ],

@@ -70,6 +70,7 @@ def test_every_match_despite_limit_find_results(
     assert len({i.id for i in instances}) == cohort_dir.instances
 
 
+@pytest.mark.needs("paged_find")
 def test_query_filters_on_the_server(limited_client: of.Orthanc, cohort_dir: Any) -> None:
     ct = of.find_series(limited_client, {"Modality": "CT"})
     expected = [uid for uid, modality in cohort_dir.modalities.items() if modality == "CT"]
@@ -99,6 +100,7 @@ def test_query_orthanc_levels_since_and_limit(limited_client: of.Orthanc) -> Non
         of.query_orthanc(limited_client, "frame")
 
 
+@pytest.mark.needs("extended_find")
 def test_request_count_grows_with_pages_not_resources(cohort_server: Any) -> None:
     transport = CountingTransport()
     with _client(cohort_server, transport) as client:
@@ -121,6 +123,24 @@ def test_request_count_grows_with_pages_not_resources(cohort_server: Any) -> Non
     # count-resources + one page; one request per series would be >= n.
     assert len(transport.requests) <= 3 < n
     assert all(path in ("/tools/find", "/tools/count-resources") for _, path in transport.requests)
+
+
+def test_parents_cost_a_few_requests_on_every_server(cohort_server: Any) -> None:
+    # Without extended find the rows name only their parent's ID: the parents
+    # come from their own rows, read for all resources at once.
+    transport = CountingTransport()
+    with _client(cohort_server, transport) as client:
+        client.capabilities  # noqa: B018
+        transport.requests.clear()
+        instances = of.find_instances(client)
+        read = {
+            (i.parent_series.modality, i.parent_study.date, i.parent_patient.name)
+            for i in instances
+        }
+    assert len(instances) == 80 and read
+    # Finds (or listings) per level, never a request per instance or per series.
+    assert len(transport.requests) <= 3 + 2 * 3 + 8
+    assert len({id(i.parent_series) for i in instances}) == 20
 
 
 def test_parent_ids_computed_from_tags_are_orthanc_s(client: of.Orthanc) -> None:
@@ -152,6 +172,7 @@ def test_parents_are_shared_objects(client: of.Orthanc) -> None:
         ("blue", "All", {2, 3, 4, 5}),
     ],
 )
+@pytest.mark.needs("labels")
 def test_labels_constraint(
     labelled_server: Any, labels: Any, constraint: str, expected: set[int]
 ) -> None:
@@ -162,6 +183,7 @@ def test_labels_constraint(
         assert {s for s in found} <= set(every)
 
 
+@pytest.mark.needs("labels")
 def test_labels_on_resources(labelled_server: Any) -> None:
     with _client(labelled_server) as client:
         red = of.find_studies(client, labels=["red"])

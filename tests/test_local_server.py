@@ -8,12 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import load_into
+from helpers import installed_binary, load_into
 
 from orthanc_frames.local_server import (
     LocalOrthanc,
     OrthancNotInstalled,
     OrthancStartError,
+    PostgresCluster,
     find_orthanc_binary,
     stop_all,
 )
@@ -200,3 +201,42 @@ def test_demo_command_prints_capabilities_and_counts(
     assert "HasExtendedFind" in out
     assert "neuro" in out
     assert "instances: 80" in out
+
+
+def test_unknown_kind_is_refused_before_anything_starts() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        LocalOrthanc(kind="mysql")
+    with pytest.raises(ValueError, match="postgres= is for kind='postgres'"):
+        LocalOrthanc(kind="sqlite", postgres=PostgresCluster.__new__(PostgresCluster))
+
+
+@pytest.mark.parametrize("kind", ["postgres", "1.10"])
+def test_each_kind_is_the_server_it_says(make_server: MakeServer, kind: str) -> None:
+    installed_binary(kind)
+    server = make_server(f"KIND_{kind.replace('.', '_').upper()}", kind=kind)
+    with server.http() as http:
+        system = http.get("/system").json()
+        plugins = http.get("/plugins").json()
+    assert kind in repr(server)
+    if kind == "postgres":
+        assert system["Version"] == "1.12.7"
+        assert "postgresql-index" in plugins and "dicom-web" in plugins
+        assert system["Capabilities"]["HasExtendedFind"] is False
+        assert server.config["PostgreSQL"]["Port"] == server.postgres.port  # type: ignore[union-attr]
+    else:
+        assert system["Version"] == "1.10.1"
+        assert [p for p in plugins if "." not in p] == []  # no plugins
+        assert "HasLabels" not in system
+
+
+def test_own_postgres_cluster_is_stopped_and_removed_with_its_server() -> None:
+    installed_binary("postgres")
+    with LocalOrthanc(kind="postgres", name="OWN_CLUSTER") as server:
+        cluster = server.postgres
+        assert cluster is not None and cluster.is_running
+        folder = cluster.workdir
+        assert folder is not None and (folder / "data" / "PG_VERSION").exists()
+        with server.http() as http:
+            assert http.get("/statistics").json()["CountInstances"] == 0
+    assert not cluster.is_running
+    assert not folder.exists()

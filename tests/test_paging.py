@@ -9,7 +9,13 @@ import pytest
 from transports import CountingTransport
 
 import orthanc_frames as of
-from orthanc_frames.paging import count_resources, find_all, find_ids, iter_find_pages
+from orthanc_frames.paging import (
+    count_resources,
+    find_all,
+    find_ids,
+    iter_find_pages,
+    iter_list_pages,
+)
 
 LEVELS = ("patient", "study", "series", "instance")
 
@@ -26,6 +32,7 @@ def limited_client(limited_server: Any) -> Any:
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.needs("extended_find")
 def test_limited_server_truncates_a_plain_find(limited_client: Any, level: str) -> None:
     # The premise of the paging: the server silently caps a find at 3.
     plain = limited_client.post_tools_find(json={"Level": level.title(), "Query": {}})
@@ -50,6 +57,7 @@ def test_find_all_is_not_truncated_by_limit_find_results(
     assert count_resources(limited_client, level) == expected
 
 
+@pytest.mark.needs("extended_find")
 def test_pages_are_capped_pages_and_in_stable_order(limited_client: Any, cohort_dir: Any) -> None:
     pages = list(iter_find_pages(limited_client, "instance", ids_only=True, page_size=10))
     assert all(len(page) <= 3 for page in pages)
@@ -70,6 +78,7 @@ def test_query_and_ids_only(client: Any, cohort_dir: Any) -> None:
     assert all(isinstance(i, str) and len(i) == 44 for i in ct)
 
 
+@pytest.mark.needs("requested_tags")
 def test_response_content_and_requested_tags(client: Any) -> None:
     rows = find_all(
         client,
@@ -82,6 +91,7 @@ def test_response_content_and_requested_tags(client: Any) -> None:
     assert {"PatientID", "StudyInstanceUID", "Modality"} <= set(row["RequestedTags"])
 
 
+@pytest.mark.needs("labels")
 def test_labels_filter(empty_server: Any, cohort_dir: Any) -> None:
     from helpers import load_into
 
@@ -101,6 +111,7 @@ def test_unknown_level_is_a_clear_error(client: Any) -> None:
         find_all(client, "seriez")
 
 
+@pytest.mark.needs("extended_find")
 def test_requests_grow_with_pages_not_resources(limited_server: Any, cohort_dir: Any) -> None:
     transport = CountingTransport()
     with _client(limited_server, transport=transport) as c:
@@ -169,6 +180,7 @@ def test_since_and_limit_are_checked(client: Any) -> None:
         find_ids(client, "series", limit=-2)
 
 
+@pytest.mark.needs("extended_find")
 def test_a_limit_reads_only_the_pages_it_needs(limited_server: Any, cohort_dir: Any) -> None:
     transport = CountingTransport()
     with _client(limited_server, transport=transport) as c:
@@ -196,3 +208,22 @@ def test_pages_arrive_while_later_pages_are_still_unread(client: Any, cohort_dir
         read_after_stop = transport.routes.count("/tools/find")
     assert read_after_stop <= 4
     assert cohort_dir.instances // 5 > 4
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_list_pages_hold_every_resource_once(
+    limited_server: Any, cohort_dir: Any, workers: int
+) -> None:
+    # List routes are never capped by LimitFindResults, on every version.
+    transport = CountingTransport()
+    with _client(limited_server, transport=transport) as c:
+        c.capabilities  # noqa: B018
+        transport.clear()
+        pages = list(iter_list_pages(c, "instance", page_size=7, workers=workers))
+        listed = c.GET("/instances")
+    ids = [row["ID"] for page in pages for row in page]
+    # Each once (the PostgreSQL index pages in another order than its full listing).
+    assert sorted(ids) == sorted(listed) and len(set(ids)) == cohort_dir.instances
+    assert all(len(page) <= 7 for page in pages)
+    # The count, ceil(80 / 7) pages and the listing above: never a request per row.
+    assert len(transport.requests) == 1 + -(-cohort_dir.instances // 7) + 1

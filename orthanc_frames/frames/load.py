@@ -12,6 +12,17 @@ the UIDs exactly as the server returned them (SHA-1, see
 is the empty one), never fetched. Older servers get ``Expand`` rows, which
 carry the same facts under other names.
 
+Servers without extended find (Orthanc 1.10, 1.11, and 1.12 on the
+PostgreSQL index plugin) get ``Expand`` rows, which carry the same facts
+under other names: a level without a filter comes from its list route in
+parallel pages (:func:`~orthanc_frames.paging.iter_list_pages`), a filtered
+one from ``Expand`` finds. Their rows name only their direct parent, and
+asking the ancestors' UIDs as ``RequestedTags`` would double the server's
+cost per row (and needs 1.11), so the ancestors are joined from the upper
+levels' rows (:class:`Ancestors`: the server's own links, read once per
+load from rows the load reads anyway, or from the small upper levels'
+list routes).
+
 Filters run on the server (push-down). A ``query`` (DICOM keyword ->
 Orthanc pattern) and a ``labels`` filter select the resources of their
 DEEPEST level, the *anchor*: the deepest level among the query's tags
@@ -33,14 +44,18 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from .._parallel import DEFAULT_WORKERS, check_workers
+from .._parallel import DEFAULT_WORKERS, check_workers, executor
+from ..client import route
+from ..client.errors import NotFound
 from ..dicom_tags import DEFAULT_MAIN_TAGS, LEVELS, MAIN_TAGS, MainTags, check_keyword
 from ..levels import Level, level_name
 from ..orthanc_ids import orthanc_id
@@ -49,6 +64,7 @@ from ..paging import (
     checked_query,
     find_ids,
     iter_find_pages,
+    iter_list_pages,
     list_matchable,
 )
 from .schema import ORTHANC_FIELDS, Problem, parse_orthanc_time_column, parse_tag_columns
@@ -58,6 +74,7 @@ __all__ = [
     "CHILD_COUNT_TAG",
     "LINKS",
     "UID_OF_LEVEL",
+    "Ancestors",
     "ExtraTagsCostWarning",
     "LoadSpec",
     "build_frame",
@@ -111,12 +128,122 @@ _LINK_TAGS = {
     for level in Level
 }
 _DICOM_FILE_ATTACHMENT = 1
+_PARENT_KEY = {"study": "ParentPatient", "series": "ParentStudy", "instance": "ParentSeries"}
+_NO_TAGS: Mapping[str, Any] = {}
 UID_CHUNK = 500
 """Anchor UIDs per find when lower levels are restricted by a UID list."""
 
 
+T = TypeVar("T")
+
 # Many rows share their patient and study: hash each pair of UIDs once.
 _orthanc_id = functools.lru_cache(maxsize=1 << 16)(orthanc_id)
+
+
+class Ancestors:
+    """The parent of each study and series, for rows that name only their direct parent.
+
+    Servers without extended find answer ``Expand`` rows: a series row
+    names its study, an instance row its series. This joins the rest from
+    the server's own links: those learned from upper-level rows read by the
+    same load (:meth:`learn`); for the few it lacks, one ``GET`` each; for
+    more than :data:`FEW_PARENTS`, one listing of the upper level (``GET
+    /studies?expand``, ``GET /series?expand``: small levels).
+
+    Parameters
+    ----------
+    client : Orthanc
+    workers : int
+        Parallel pages for a listing.
+    """
+
+    FEW_PARENTS = 8
+    """Up to this many unknown parents are read one by one, more by a listing."""
+
+    def __init__(self, client: Any, workers: int = 4) -> None:
+        self.client = client
+        self.workers = workers
+        self._parent: dict[str, dict[str, str | None]] = {"study": {}, "series": {}}
+        self._listed: set[str] = set()
+        self._pending: Future[Any] | None = None
+        self._loader: int | None = None
+
+    def load_in_background(self, pool: Executor, load: Callable[[], T]) -> Future[T]:
+        """Run ``load`` (which learns upper levels' links) on ``pool``.
+
+        Until it is done, a lookup from any other thread waits for it (and
+        raises its error) before reading a parent itself.
+        """
+
+        def run() -> T:
+            self._loader = threading.get_ident()
+            return load()
+
+        future = pool.submit(run)
+        self._pending = future
+        return future
+
+    def learn(self, level: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """Remember the parent of normalized ``records`` of ``level`` (study or series)."""
+        known = self._parent.get(level)
+        if known is None:
+            return
+        parent = str(PARENT[level])
+        for record in records:
+            known[record["ID"]] = record.get(parent)
+
+    def _ensure(self, level: str, resources: Iterable[str | None]) -> dict[str, str | None]:
+        """The parents of ``level`` known, after reading those of ``resources`` not known yet."""
+        if self._pending is not None and threading.get_ident() != self._loader:
+            self._pending.result()
+            self._pending = None
+        known = self._parent[level]
+        missing = {r for r in resources if r is not None and r not in known}
+        if not missing:
+            return known
+        key = "Parent" + str(PARENT[level]).title()
+        if len(missing) > self.FEW_PARENTS and level not in self._listed:
+            self._listed.add(level)
+            for page in iter_list_pages(self.client, level, workers=self.workers):
+                known.update((row["ID"], row.get(key)) for row in page)
+            missing -= known.keys()
+        collection = Level.parse(level).route
+        for resource in sorted(missing):
+            try:
+                known[resource] = self.client.GET(route(collection, resource)).get(key)
+            except NotFound:  # deleted since its child was listed
+                known[resource] = None
+        return known
+
+    def parent(self, level: str, resource: str | None) -> str | None:
+        """The parent ID of study or series ``resource`` (None if it is gone or None)."""
+        if resource is None:
+            return None
+        return self._ensure(level, (resource,))[resource]
+
+    def fill(self, level: str, records: Sequence[dict[str, Any]]) -> None:
+        """Set the missing ``patient`` / ``study`` links of normalized records of ``level``."""
+        if level == "instance":
+            lacking = [r for r in records if r.get("study") is None]
+            series_study = self._ensure("series", {r.get("series") for r in lacking})
+            for record in lacking:
+                record["study"] = series_study.get(record.get("series") or "")
+        if level in ("series", "instance"):
+            lacking = [r for r in records if r.get("patient") is None]
+            study_patient = self._ensure("study", {r.get("study") for r in lacking})
+            for record in lacking:
+                record["patient"] = study_patient.get(record.get("study") or "")
+
+    def annotate(self, level: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Add ``ParentStudy`` / ``ParentPatient`` to ``Expand`` rows of series or instances."""
+        if level == "instance":
+            series_study = self._ensure("series", {row.get("ParentSeries") for row in rows})
+            for row in rows:
+                row["ParentStudy"] = series_study.get(row.get("ParentSeries") or "")
+        if level in ("series", "instance"):
+            study_patient = self._ensure("study", {row.get("ParentStudy") for row in rows})
+            for row in rows:
+                row["ParentPatient"] = study_patient.get(row.get("ParentStudy") or "")
 
 
 class ExtraTagsCostWarning(UserWarning):
@@ -308,10 +435,11 @@ def fetch_rows(
     progress: bool | None = None,
     child_ids: bool = True,
     count: int | None = None,
+    ancestors: Ancestors | None = None,
 ) -> list[dict[str, Any]]:
     """Every row of one level matching ``query`` (and the spec's labels if ``labels``).
 
-    ``child_ids`` and ``count`` are those of :func:`iter_row_pages`.
+    ``child_ids``, ``count`` and ``ancestors`` are those of :func:`iter_row_pages`.
     """
     return [
         row
@@ -324,6 +452,7 @@ def fetch_rows(
             progress=progress,
             child_ids=child_ids,
             count=count,
+            ancestors=ancestors,
         )
         for row in page
     ]
@@ -339,6 +468,8 @@ def iter_row_pages(
     progress: bool | None = None,
     child_ids: bool = True,
     count: int | None = None,
+    ancestors: Ancestors | None = None,
+    join_ancestors: bool = True,
 ) -> Iterator[list[dict[str, Any]]]:
     """The rows of :func:`fetch_rows`, one page at a time, as the pages arrive.
 
@@ -346,10 +477,25 @@ def iter_row_pages(
     (a tag Orthanc computes from its index) instead of their children's IDs,
     a third of the bytes at series level. ``count``: the number of matches
     when the caller knows it (see :func:`~orthanc_frames.paging.iter_find_pages`).
+    Without extended find, rows get their ancestors from ``ancestors``
+    (default: a new :class:`Ancestors`); with ``join_ancestors=False`` they
+    keep only their direct parent, and the caller joins the rest
+    (:meth:`Ancestors.fill` on the normalized records).
     """
     extra = tuple(spec.tags.get(level, ()))
-    requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
     extended = client.capabilities.has_extended_find
+    if not extended:
+        yield from _expand_row_pages(
+            client,
+            level,
+            spec,
+            query,
+            labels,
+            progress,
+            (ancestors or Ancestors(client)) if join_ancestors else None,
+        )
+        return
+    requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
     response_content = _RESPONSE_CONTENT[level]
     if extended and not child_ids and level in CHILD_COUNT_TAG:
         response_content = [c for c in response_content if c != "Children"]
@@ -360,12 +506,49 @@ def iter_row_pages(
         query=query if query is not None else spec.query_for(level),
         labels=list(spec.labels) if labels else None,
         labels_constraint=spec.labels_constraint,
-        response_content=response_content if extended else None,
+        response_content=response_content,
         requested_tags=requested or None,
         workers=spec.workers,
         progress=progress if level == "instance" else False,
         count=count,
     )
+
+
+def _expand_row_pages(
+    client: Any,
+    level: str,
+    spec: LoadSpec,
+    query: Mapping[str, Any] | None,
+    labels: bool,
+    progress: bool | None,
+    ancestors: Ancestors | None,
+) -> Iterator[list[dict[str, Any]]]:
+    """``Expand`` rows for servers without extended find, with their ancestors joined."""
+    extra = list(spec.tags.get(level, ()))
+    query = query if query is not None else spec.query_for(level)
+    with_labels = labels and bool(spec.labels)
+    pages: Iterable[list[dict[str, Any]]]
+    if not query and not with_labels and not extra:
+        pages = iter_list_pages(
+            client,
+            level,
+            workers=spec.workers,
+            progress=progress if level == "instance" else False,
+        )
+    else:
+        pages = iter_find_pages(
+            client,
+            level,
+            query=query,
+            labels=list(spec.labels) if with_labels else None,
+            labels_constraint=spec.labels_constraint,
+            requested_tags=extra or None,
+            progress=progress if level == "instance" else False,
+        )
+    for page in pages:
+        if ancestors is not None:
+            ancestors.annotate(level, page)
+        yield page
 
 
 def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str]) -> dict[str, Any]:
@@ -374,22 +557,39 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
     Keys: ``"ID"``, link columns by level, Orthanc fields (snake_case) and
     DICOM keywords with their raw text.
     """
-    tags: dict[str, Any] = dict(row.get("MainDicomTags") or {})
-    requested = row.get("RequestedTags") or {}
-    for name in extra_tags:
-        if name in requested:
-            tags[name] = requested[name]
-    record: dict[str, Any] = {"ID": row["ID"], **tags}
+    # Called once per row (20,000 times for 20,000 instances): plain lookups only.
+    get = row.get
+    record: dict[str, Any] = {"ID": row["ID"]}
+    main = get("MainDicomTags")
+    if main:
+        record.update(main)
+    requested = get("RequestedTags") or _NO_TAGS
+    if requested:
+        for name in extra_tags:
+            if name in requested:
+                record[name] = requested[name]
     parent = PARENT[level]
     if parent is not None:
-        record[parent] = row.get("Parent" + parent.title())
-    record.update(_links_above_parent(level, row, requested))
-    metadata = row.get("Metadata") or {}
-    record["labels"] = list(row.get("Labels") or [])
+        record[parent] = get("Parent" + parent.title())
+    if level == "series" or level == "instance":
+        # Hashed from the server's own text; a row without the UIDs (an
+        # ``Expand`` row) keeps the server's link if it has one, else the
+        # ancestors are joined after the pages (:class:`Ancestors`).
+        links = _links_above_parent(level, row, requested)
+        patient = links["patient"]
+        record["patient"] = patient if patient is not None else get("ParentPatient")
+        if level == "instance":
+            study = links["study"]
+            record["study"] = study if study is not None else get("ParentStudy")
+    metadata = get("Metadata") or _NO_TAGS
+    labels = get("Labels")
+    record["labels"] = list(labels) if labels else []
     if level != "instance":
-        record["last_update"] = metadata.get("LastUpdate", row.get("LastUpdate"))
-        record["is_stable"] = row.get("IsStable")
-        children = row.get(_CHILDREN_KEY[level])
+        record["last_update"] = (
+            metadata["LastUpdate"] if "LastUpdate" in metadata else get("LastUpdate")
+        )
+        record["is_stable"] = get("IsStable")
+        children = get(_CHILDREN_KEY[level])
         if children is not None:
             record[CHILDREN_COUNT[level]] = len(children)
         else:
@@ -397,9 +597,11 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
             record[CHILDREN_COUNT[level]] = int(count) if count is not None else None
         record["_children"] = children
     else:
-        record["index_in_series"] = metadata.get("IndexInSeries", row.get("IndexInSeries"))
-        size = row.get("FileSize")
-        for attachment in row.get("Attachments") or []:
+        record["index_in_series"] = (
+            metadata["IndexInSeries"] if "IndexInSeries" in metadata else get("IndexInSeries")
+        )
+        size = get("FileSize")
+        for attachment in get("Attachments") or ():
             if attachment.get("ContentType") == _DICOM_FILE_ATTACHMENT:
                 size = attachment.get("UncompressedSize")
         record["file_size"] = size
@@ -524,15 +726,28 @@ def fetch_level(
     *,
     progress: bool | None = None,
     child_ids: bool = True,
+    ancestors: Ancestors | None = None,
 ) -> list[dict[str, Any]]:
-    """Normalized records of one level, with the spec's filters pushed down."""
+    """Normalized records of one level, with the spec's filters pushed down.
+
+    ``ancestors`` joins the links of rows that name only their parent
+    (servers without extended find) and learns this level's links.
+    """
     extra = spec.tags.get(level, ())
+    if ancestors is None and not client.capabilities.has_extended_find:
+        ancestors = Ancestors(client, spec.workers)
     anchor = spec.anchor
     pages: Iterable[list[dict[str, Any]]]
     if anchor is None or level == anchor:
         with_labels = bool(spec.labels) and level == spec.labels_level
         pages = iter_row_pages(
-            client, level, spec, labels=with_labels, progress=progress, child_ids=child_ids
+            client,
+            level,
+            spec,
+            labels=with_labels,
+            progress=progress,
+            child_ids=child_ids,
+            join_ancestors=False,
         )
     elif LEVELS.index(level) > LEVELS.index(anchor) and spec.labels:
         assert anchor_rows is not None
@@ -549,16 +764,24 @@ def fetch_level(
                     query={**spec.query_for(level), uid_name: chunk},
                     progress=progress,
                     child_ids=child_ids,
+                    join_ancestors=False,
                 )
             )
         else:
             # An identifier a DICOM list cannot name exactly (empty, or with
             # a backslash or a wildcard): read the level, keep by link below.
-            pages = iter_row_pages(client, level, spec, progress=progress, child_ids=child_ids)
+            pages = iter_row_pages(
+                client, level, spec, progress=progress, child_ids=child_ids, join_ancestors=False
+            )
     else:
-        pages = iter_row_pages(client, level, spec, progress=progress, child_ids=child_ids)
+        pages = iter_row_pages(
+            client, level, spec, progress=progress, child_ids=child_ids, join_ancestors=False
+        )
     # Each page is normalized as it arrives, while the next ones are still read.
     records = [normalize_row(level, row, extra) for page in pages for row in page]
+    if ancestors is not None:  # after the pages: an upper level may still be arriving
+        ancestors.fill(level, records)
+        ancestors.learn(level, records)
     if anchor is not None and anchor_rows is not None:
         if LEVELS.index(level) <= LEVELS.index(anchor):
             keep = set(anchor_rows[level].dropna().tolist())
@@ -589,9 +812,18 @@ def load_level(
     *,
     progress: bool | None = None,
     child_ids: bool = True,
+    ancestors: Ancestors | None = None,
 ) -> LoadedLevel:
     """Fetch and build one level (``child_ids=False``: child counts only, see :func:`iter_row_pages`)."""
-    records = fetch_level(client, level, spec, anchor_frame, progress=progress, child_ids=child_ids)
+    records = fetch_level(
+        client,
+        level,
+        spec,
+        anchor_frame,
+        progress=progress,
+        child_ids=child_ids,
+        ancestors=ancestors,
+    )
     problems: list[Problem] = []
     frame = build_frame(level, records, spec.tags.get(level, ()), problems)
     children = children_of(records) if level != "instance" else {}
@@ -616,12 +848,45 @@ def load_frames(
     wanted = [level for level in LEVELS if level in set(levels)]
     loaded: dict[str, LoadedLevel] = {}
     anchor = spec.anchor
+    ancestors = None if client.capabilities.has_extended_find else Ancestors(client, spec.workers)
+    upper = [level for level in wanted if level != "instance"]
+    if ancestors is not None and anchor is None and upper and "instance" in wanted:
+        # Without extended find the upper levels are plain listings: they are
+        # read (and their links learned) while the instance pages arrive.
+        with executor(1, name="orthanc-frames-upper") as pool:
+            future = ancestors.load_in_background(
+                pool,
+                lambda: {
+                    level: load_level(
+                        client,
+                        level,
+                        spec,
+                        None,
+                        progress=False,
+                        child_ids=child_ids,
+                        ancestors=ancestors,
+                    )
+                    for level in upper
+                },
+            )
+            instance = load_level(
+                client,
+                "instance",
+                spec,
+                None,
+                progress=progress,
+                child_ids=child_ids,
+                ancestors=ancestors,
+            )
+            loaded = future.result()
+        loaded["instance"] = instance
+        return loaded, anchor_frame
     needs_anchor_first = any(x != anchor for x in wanted) or (
         bool(spec.labels) and spec.labels_level != anchor
     )
     if anchor is not None and anchor_frame is None and needs_anchor_first:
         anchor_level = load_level(
-            client, anchor, spec, None, progress=progress, child_ids=child_ids
+            client, anchor, spec, None, progress=progress, child_ids=child_ids, ancestors=ancestors
         )
         if spec.labels and spec.labels_level != anchor:
             anchor_level = _keep_labelled(client, spec, anchor, anchor_level)
@@ -631,7 +896,13 @@ def load_frames(
     for level in wanted:
         if level not in loaded:
             loaded[level] = load_level(
-                client, level, spec, anchor_frame, progress=progress, child_ids=child_ids
+                client,
+                level,
+                spec,
+                anchor_frame,
+                progress=progress,
+                child_ids=child_ids,
+                ancestors=ancestors,
             )
     for level, parent in (("series", "study"), ("instance", "series")):  # series first
         if level in loaded and parent in loaded:

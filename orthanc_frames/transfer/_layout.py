@@ -257,9 +257,18 @@ def _rows_level_by_level(
     client: Any, identifier: str, values: Sequence[str], target: str, page_size: int | None
 ) -> Iterator[LayoutRow]:
     levels = LEVELS[: LEVELS.index(target) + 1]
+    # Orthanc 1.10 cannot filter a level on a lower level's tag: the levels
+    # above the identifier's are read whole (they are the small ones).
+    own_level = next(lv for lv, tag in IDENTIFIER_TAGS.items() if tag == identifier)
+    whole = {
+        level: {answer["ID"]: answer for answer in find_all(client, level, page_size=page_size)}
+        for level in levels
+        if LEVELS.index(level) < LEVELS.index(own_level)
+    }
     for query in _queries(identifier, values):
         by_level = {
-            level: {
+            level: whole.get(level)
+            or {
                 answer["ID"]: answer
                 for answer in find_all(
                     client,

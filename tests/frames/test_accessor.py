@@ -122,6 +122,7 @@ def test_an_index_that_is_not_the_level_ids_is_refused(client: of.Orthanc) -> No
 # -- labels ----------------------------------------------------------------------
 
 
+@pytest.mark.needs("labels")
 def test_labels_land_on_exactly_the_selected_series(mutable_client: of.Orthanc) -> None:
     frames = Frames.load(mutable_client)
     series = frames.series
@@ -151,6 +152,7 @@ def test_labels_land_on_exactly_the_selected_series(mutable_client: of.Orthanc) 
     assert still == set(selection.index[1:])
 
 
+@pytest.mark.needs("labels")
 def test_one_failure_never_hides_the_others(mutable_client: of.Orthanc) -> None:
     frames = Frames.load(mutable_client)
     series = frames.series
@@ -188,6 +190,7 @@ def test_every_action_says_a_missing_resource_alike(
     assert all(text.startswith("NotFound: ") for text in errors.values()), errors
 
 
+@pytest.mark.needs("labels")
 def test_an_invalid_label_fails_every_row_with_orthancs_reason(
     mutable_client: of.Orthanc,
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
+from helpers import missing_feature
 
 import orthanc_frames as of
 from orthanc_frames.frames.load import ExtraTagsCostWarning
@@ -23,6 +24,8 @@ LEVEL_COUNTS = {
 
 @pytest.fixture(scope="module")
 def frames(cohort_server: Any) -> Any:
+    if missing_feature("requested_tags"):
+        pytest.skip(f"loads tags= beyond the main tags: {missing_feature('requested_tags')}")
     with of.Orthanc(cohort_server.url, username="orthanc", password="orthanc") as c:
         yield c.frames(tags={"series": ["SliceThickness"]})
 
@@ -95,6 +98,7 @@ def test_invalid_values_are_missing_and_reported(frames: Any, cohort_dir: Any) -
     assert pd.isna(frames.series.loc[series, "SliceThickness"])
 
 
+@pytest.mark.needs("requested_tags")
 def test_extra_tags_warn_about_disk_reads(client: Any) -> None:
     with pytest.warns(ExtraTagsCostWarning, match="SliceThickness"):
         f = client.frames(tags={"instance": ["SliceThickness", "SOPClassUID"]}, levels=["instance"])
@@ -106,6 +110,7 @@ def _cost_warnings(caught: list[warnings.WarningMessage]) -> list[warnings.Warni
     return [w for w in caught if issubclass(w.category, ExtraTagsCostWarning)]
 
 
+@pytest.mark.needs("requested_tags")
 def test_extra_tags_warn_once_per_frames_at_the_users_line(client: Any) -> None:
     tags = {"series": ["SliceThickness"], "instance": ["ImageType"]}
     with warnings.catch_warnings(record=True) as caught:
@@ -125,6 +130,7 @@ def test_extra_tags_warn_once_per_frames_at_the_users_line(client: Any) -> None:
     assert _cost_warnings(caught) == []
 
 
+@pytest.mark.needs("requested_tags")
 def test_main_tags_do_not_warn(client: Any) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -154,6 +160,7 @@ def test_query_push_down_on_a_study_tag_restricts_every_level(client: Any, frame
     assert set(f.patients.index) == set(studies["patient"])
 
 
+@pytest.mark.needs("labels")
 def test_labels_push_down(empty_server: Any, cohort_dir: Any) -> None:
     from helpers import load_into
 

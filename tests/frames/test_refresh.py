@@ -59,6 +59,7 @@ def _mutate(c: Any, second: Any) -> None:
     )
 
 
+@pytest.mark.needs("labels")
 def test_refresh_equals_a_fresh_load_after_changes(empty_server: Any, two_cohorts: Any) -> None:
     first, second = two_cohorts
     load_into(empty_server, first.outdir)
@@ -78,6 +79,7 @@ def test_refresh_equals_a_fresh_load_after_changes(empty_server: Any, two_cohort
         assert f.instances["labels"].map(len).sum() == 1
 
 
+@pytest.mark.needs("labels")
 def test_refresh_with_a_filter_and_lazy_levels(empty_server: Any, two_cohorts: Any) -> None:
     first, second = two_cohorts
     load_into(empty_server, first.outdir)
@@ -89,6 +91,7 @@ def test_refresh_with_a_filter_and_lazy_levels(empty_server: Any, two_cohorts: A
         assert_frames_equal(f, fresh)
 
 
+@pytest.mark.needs("extended_find")
 def test_refresh_cost_is_small_when_little_changed(empty_server: Any, tmp_path: Any) -> None:
     from transports import CountingTransport
 
@@ -123,6 +126,7 @@ def test_refresh_needs_a_server(client: Any, tmp_path: Any) -> None:
         offline.refresh()
 
 
+@pytest.mark.needs("labels")
 def test_refresh_sees_instances_stored_into_a_series_it_holds(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -152,6 +156,7 @@ def test_refresh_sees_instances_stored_into_a_series_it_holds(
         assert f.instances.loc[labelled, "labels"] == []
 
 
+@pytest.mark.needs("extended_find")
 def test_refresh_reads_again_the_ancestors_of_instances_stored_into_held_series(
     empty_server: Any, tmp_path: Any
 ) -> None:

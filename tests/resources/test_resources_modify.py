@@ -34,6 +34,7 @@ def _patients(client: of.Orthanc) -> list[str]:
     return sorted(client.GET("/patients"))
 
 
+@pytest.mark.needs("labels")
 def test_labels(client: of.Orthanc) -> None:
     study = of.find_studies(client)[0]
     assert study.labels == []
@@ -123,6 +124,7 @@ def test_anonymize_without_keeping_the_source(client: of.Orthanc) -> None:
 
 
 @pytest.mark.parametrize("level", ["patient", "study", "series"])
+@pytest.mark.needs("modify_1_12")
 def test_modify_as_job(client: of.Orthanc, level: str) -> None:
     source = of.query_orthanc(client, level)[0]
     job = source.modify_as_job(replace={"InstitutionName": "Modified Hospital"})
@@ -147,6 +149,7 @@ def _first_instance_of(resource: of.Resource) -> of.Instance:
     return _first_instance(resource)
 
 
+@pytest.mark.needs("modify_1_12")
 def test_modify_keeping_the_uid_changes_the_study_itself(client: of.Orthanc) -> None:
     study = of.find_studies(client)[0]
     same = study.modify(
@@ -166,6 +169,7 @@ def test_modify_patient_id_needs_force(client: of.Orthanc) -> None:
     assert patient.id not in _patients(client)
 
 
+@pytest.mark.needs("modify_1_12")
 def test_anonymize_as_job_with_every_option(client: of.Orthanc) -> None:
     series = of.find_series(client)[0]
     job = series.anonymize_as_job(

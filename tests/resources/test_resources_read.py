@@ -210,6 +210,7 @@ def test_download_zip_file_and_instance_file(client: of.Orthanc, tmp_path: Any) 
     assert path.read_bytes() == instance.get_dicom_file_content()
 
 
+@pytest.mark.needs("plugins")
 def test_nifti_has_the_series_shape(client: of.Orthanc, cohort_dir: Any, tmp_path: Any) -> None:
     nibabel = pytest.importorskip("nibabel")
     series = of.find_series(client)[0]

@@ -114,6 +114,7 @@ def test_dicom_download_of_each_level_writes_exactly_its_instances(
     assert all(len(path.relative_to(tmp_path).parts) == 4 for path in files)
 
 
+@pytest.mark.needs("requested_tags")
 def test_dicom_download_costs_requests_per_page_not_per_resource(
     cohort_server: LocalOrthanc, cohort_dir: CohortSummary, tmp_path: Path
 ) -> None:
@@ -134,6 +135,7 @@ def test_dicom_download_costs_requests_per_page_not_per_resource(
     assert len(transport.requests) <= cohort_dir.instances + 5
 
 
+@pytest.mark.needs("paged_find")
 def test_rows_are_complete_when_the_server_truncates_finds(
     limited_server: LocalOrthanc, cohort_dir: CohortSummary
 ) -> None:
@@ -245,6 +247,7 @@ def test_zip_download_as_job_gives_the_same_archive_content(
         assert sorted(one.namelist()) == sorted(other.namelist())
 
 
+@pytest.mark.needs("plugins")
 def test_nifti_download_is_readable_with_the_right_shape(
     client: of.Orthanc, cohort_dir: CohortSummary, tmp_path: Path
 ) -> None:
@@ -271,6 +274,7 @@ def test_retrieve_and_write_series_takes_resource_objects(
         retrieve_and_write_series([of.Study(client.get_studies()[0], client)], tmp_path)
 
 
+@pytest.mark.needs("requested_tags")
 def test_every_row_strategy_finds_the_same_layout(
     client: of.Orthanc, cohort_dir: CohortSummary
 ) -> None:

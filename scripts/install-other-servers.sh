@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# install-other-servers.sh - the two other kinds of Orthanc server the tests run
+# on, beside the Orthanc 1.12.7 + SQLite of scripts/install-orthanc.sh (run it
+# first), as root on Debian 12 (bookworm) or 13 (trixie):
+#
+#   postgres : the PostgreSQL index plugin (Debian's orthanc-postgresql) next to
+#              Orthanc 1.12.7, and a PostgreSQL server (postgresql-15 on
+#              Debian 12). The test harness starts a throw-away cluster itself.
+#              The plugin files are diverted to their own folder
+#              (/usr/share/orthanc/plugins-postgresql), so servers that load the
+#              usual plugin folder do not load them.
+#   1.10     : Debian 12's own Orthanc 1.10.1 on the host (/usr/sbin/Orthanc),
+#              with a wrapper PREFIX/bin/orthanc-1.10 that forces loopback like
+#              PREFIX/bin/orthanc. Debian 13 has no 1.10: skipped there.
+#
+# No service is started (policy-rc.d exits 101 during the installs). Appends
+# ORTHANC_110_BIN, ORTHANC_POSTGRESQL_PLUGIN and POSTGRESQL_BIN to PREFIX/env.
+#
+# Usage:  sudo bash install-other-servers.sh [PREFIX]     (default /opt/orthanc-ci)
+# Idempotent: a second run with everything installed only re-checks (~1 s).
+set -euo pipefail
+
+PREFIX=${1:-${ORTHANC_CI_PREFIX:-/opt/orthanc-ci}}
+export DEBIAN_FRONTEND=noninteractive
+T0=$(date +%s)
+log() { echo "[install_other_servers +$(( $(date +%s) - T0 ))s] $*" >&2; }
+[ "$(id -u)" = 0 ] || { echo "must run as root" >&2; exit 1; }
+[ -f "$PREFIX/env" ] || { echo "$PREFIX/env missing: run scripts/install-orthanc.sh first" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$PREFIX/env"
+retry() { local n; for n in 1 2 3; do "$@" && return 0; log "attempt $n failed: $*"; sleep $((n * 5)); done; return 1; }
+
+PG_PLUGIN_DIR=/usr/share/orthanc/plugins-postgresql
+PG_PLUGIN_FILES="libOrthancPostgreSQLIndex.so libOrthancPostgreSQLStorage.so"
+
+# run ROOT CMD...: a command in the Debian 13 tree (ROOT empty: on the host)
+in_root() {
+  local root=$1; shift
+  if [ -z "$root" ]; then "$@"; else chroot "$root" "$@"; fi
+}
+
+no_services() {  # policy-rc.d in ROOT (or the host) for the duration of an install
+  local root=$1
+  if [ ! -e "$root/usr/sbin/policy-rc.d" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
+    echo "$root/usr/sbin/policy-rc.d"
+  fi
+}
+
+installed() {  # installed ROOT PACKAGE
+  in_root "$1" dpkg-query -W -f='${Status}' "$2" 2>/dev/null | grep -q "ok installed"
+}
+
+APT_UPDATED=""
+apt_install() {  # apt_install ROOT PACKAGE...
+  local root=$1; shift
+  local missing=() p created
+  for p in "$@"; do installed "$root" "$p" || missing+=("$p"); done
+  [ ${#missing[@]} = 0 ] && return 0
+  created=$(no_services "$root")
+  if [ -n "$root" ] && [ ! -s "$root/etc/resolv.conf" ]; then cp /etc/resolv.conf "$root/etc/resolv.conf"; fi
+  case " $APT_UPDATED " in *" ${root:-host} "*) ;; *)
+    retry in_root "$root" apt-get update -qq; APT_UPDATED="$APT_UPDATED ${root:-host}" ;; esac
+  log "installing ${missing[*]} ${root:+in $root}"
+  retry in_root "$root" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -n "$root" ] && in_root "$root" apt-get clean
+  [ -n "$created" ] && rm -f "$created"
+  return 0
+}
+
+# ---- postgres: the index plugin beside Orthanc 1.12.7 -----------------------
+TREE=${ORTHANC_ROOT:-}
+mkdir -p "$TREE$PG_PLUGIN_DIR"
+for f in $PG_PLUGIN_FILES; do
+  if ! in_root "$TREE" dpkg-divert --list "/usr/share/orthanc/plugins/$f" | grep -q .; then
+    in_root "$TREE" dpkg-divert --quiet --local --rename \
+      --divert "$PG_PLUGIN_DIR/$f" --add "/usr/share/orthanc/plugins/$f"
+  fi
+done
+apt_install "$TREE" orthanc-postgresql
+PG_PLUGIN=$PG_PLUGIN_DIR/libOrthancPostgreSQLIndex.so
+[ -e "$TREE$PG_PLUGIN" ] || { echo "orthanc-postgresql did not install $PG_PLUGIN" >&2; exit 1; }
+
+# ---- postgres: the PostgreSQL server ----------------------------------------
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
+  case "${VERSION_CODENAME:-$(. /etc/os-release && echo "$VERSION_CODENAME")}" in
+    bookworm) apt_install "" postgresql-15 ;;
+    *) apt_install "" postgresql ;;
+  esac
+fi
+PG_BIN=$(pg_bin)
+[ -x "$PG_BIN/initdb" ] || { echo "no PostgreSQL server (initdb) found under /usr/lib/postgresql" >&2; exit 1; }
+
+# ---- 1.10: Debian 12's own Orthanc on the host ------------------------------
+ORTHANC_110=""
+if [ "$(. /etc/os-release && echo "$VERSION_CODENAME")" = bookworm ]; then
+  apt_install "" orthanc
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now orthanc >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/orthanc ]; then
+    /etc/init.d/orthanc stop >/dev/null 2>&1 || true
+  fi
+  V=$(/usr/sbin/Orthanc --version 2>/dev/null | awk 'NR==1{print $2}')
+  ORTHANC_110="$PREFIX/bin/orthanc-1.10"
+  cat > "$ORTHANC_110" <<EOF
+#!/bin/sh
+# Generated by install-other-servers.sh. Runs the host's Orthanc $V in the
+# foreground (exec: the PID is Orthanc's). Listening sockets are forced to 127.0.0.1.
+exec env LD_PRELOAD="$PREFIX/lib/bind127.so" /usr/sbin/Orthanc "\$@"
+EOF
+  chmod +x "$ORTHANC_110"
+else
+  log "not Debian 12: no Orthanc 1.10 package, the 1.10 server kind is not installed"
+fi
+
+# ---- record -----------------------------------------------------------------
+grep -v '^\(ORTHANC_110_BIN\|ORTHANC_POSTGRESQL_PLUGIN\|POSTGRESQL_BIN\)=' "$PREFIX/env" > "$PREFIX/env.new" || true
+printf 'ORTHANC_110_BIN=%s\nORTHANC_POSTGRESQL_PLUGIN=%s\nPOSTGRESQL_BIN=%s\n' \
+  "$ORTHANC_110" "$PG_PLUGIN" "$PG_BIN" >> "$PREFIX/env.new"
+mv "$PREFIX/env.new" "$PREFIX/env"
+log "done: PostgreSQL index plugin $PG_PLUGIN, PostgreSQL in $PG_BIN, Orthanc 1.10: ${ORTHANC_110:-none}"
