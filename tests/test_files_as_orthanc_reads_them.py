@@ -204,6 +204,7 @@ def test_accessor_download_writes_every_instance_once(
     assert len(set(sops)) == 6  # the twins: one SOPInstanceUID, two files
 
 
+@pytest.mark.needs("labels")
 def test_labels_on_odd_patients_load_all_their_instances(odd_server: Any) -> None:
     with of.Orthanc(odd_server.url, username=USERNAME, password=PASSWORD) as client:
         chain = _server_chain(client)

@@ -178,6 +178,7 @@ def _label_everything(client: of.Orthanc, label: str) -> None:
             client.PUT(route(level, identifier, "labels", label))
 
 
+@pytest.mark.needs("labels")
 def test_hostile_names_through_the_resource_objects(stored: Any) -> None:
     transport = RecordingTransport()
     with of.Orthanc(stored.url, username=USERNAME, password=PASSWORD, transport=transport) as c:
@@ -205,6 +206,7 @@ def test_hostile_names_through_the_resource_objects(stored: Any) -> None:
         assert _state(c) == before
 
 
+@pytest.mark.needs("labels")
 def test_hostile_labels_through_the_accessor(stored: Any) -> None:
     transport = RecordingTransport()
     with of.Orthanc(stored.url, username=USERNAME, password=PASSWORD, transport=transport) as c:
@@ -226,6 +228,7 @@ def test_hostile_labels_through_the_accessor(stored: Any) -> None:
         assert _state(c) == before
 
 
+@pytest.mark.needs("labels")
 def test_hostile_labels_through_the_action_bar(stored: Any) -> None:
     transport = RecordingTransport()
     with of.Orthanc(stored.url, username=USERNAME, password=PASSWORD, transport=transport) as c:

@@ -173,6 +173,7 @@ def test_one_failure_never_hides_the_others(mutable_client: of.Orthanc) -> None:
     assert labelled == set(others.index)
 
 
+@pytest.mark.needs("labels")
 def test_every_action_says_a_missing_resource_alike(
     mutable_client: of.Orthanc, tmp_path: Path
 ) -> None:
