@@ -231,3 +231,84 @@ def test_few_rows_are_parsed_in_groups_like_column_by_column() -> None:
         pd.testing.assert_series_equal(grouped[name], expected)
     assert grouped_problems == single_problems
     assert {p.column for p in grouped_problems} >= {"SeriesDate", "StudyDate", "SliceThickness"}
+
+
+def _next_second() -> None:
+    """Wait until Orthanc's ``LastUpdate`` (whole seconds) can differ from the last one set."""
+    import time
+
+    time.sleep(1.1)
+
+
+def test_refresh_takes_the_last_update_of_series_that_lost_instances(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """The series check page has no LastUpdate: a deletion's comes with the children listing."""
+    from transports import RecordingTransport
+
+    cohort = write_cohort(tmp_path / "j", patients=2, studies=1, series=2, instances=3, seed=9)
+    load_into(empty_server, cohort.outdir)
+    transport = RecordingTransport()
+    with _client(empty_server, transport=transport) as c:
+        f = c.frames()
+        series = sorted(c.get_series())[0]
+        before = f.series.loc[series, "last_update"]
+        _next_second()
+        c.delete_instances_id(c.get_series_id_instances(series)[0]["ID"])
+        transport.clear()
+        f.refresh()
+        assert f.series.loc[series, "last_update"] > before
+        assert f.last_refresh["rows_read"]["series"] == 0  # no full series row read again
+        check_pages = [
+            r.content for r in transport.sent if b'"Level":"Series","Query":{}' in r.content
+        ]
+        assert check_pages and all(b"Metadata" not in body for body in check_pages)
+        assert_frames_equal(f, c.frames())
+
+
+def test_refresh_of_series_without_instances_reads_series_that_lost_some(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    cohort = write_cohort(tmp_path / "k", patients=2, studies=1, series=2, instances=3, seed=10)
+    load_into(empty_server, cohort.outdir)
+    levels = ("patient", "study", "series")
+    with _client(empty_server) as c:
+        f = c.frames(levels=levels)
+        series = sorted(c.get_series())
+        _next_second()
+        c.delete_instances_id(c.get_series_id_instances(series[0])[0]["ID"])
+        c.put_series_id_labels_label(series[1], "seen")
+        f.refresh()
+        assert f.last_refresh["rows_read"]["series"] == 1  # the one whose count moved
+        assert f.last_refresh["rows_read"]["study"] == 0  # its study's check row says enough
+        assert_frames_equal(f, c.frames(levels=levels))
+
+
+def test_refresh_places_an_instance_stored_where_another_was_deleted(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """Same count in the series, a new instance the log names: the series' LastUpdate says where."""
+    from transports import RecordingTransport
+
+    cohort = write_cohort(tmp_path / "l", patients=1, studies=1, series=3, instances=4, seed=11)
+    load_into(empty_server, cohort.outdir)
+    transport = RecordingTransport()
+    with _client(empty_server, transport=transport) as c:
+        series = sorted(c.get_series())[1]
+        instances = sorted(i["ID"] for i in c.get_series_id_instances(series))
+        data = c.get_instances_id_file(instances[0])
+        c.delete_instances_id(instances[0])
+        f = c.frames()
+        _next_second()
+        c.post_instances(data=data)
+        c.delete_instances_id(instances[1])
+        transport.clear()
+        f.refresh()
+        assert f.last_refresh["instances"] == "incremental"
+        assert f.last_refresh["new"] == 1 and f.last_refresh["deleted"] == 1
+        # the fallback: one series page with metadata, to find the series that moved
+        assert any(
+            b'"Level":"Series","Query":{}' in r.content and b"Metadata" in r.content
+            for r in transport.sent
+        )
+        assert_frames_equal(f, c.frames())

@@ -8,10 +8,12 @@ stored:
 
 1. The changes log since the last refresh, in one request when it is short.
 2. Patients, studies and series (Orthanc 1.12.5+, no filter): one *check
-   page* per level with only each row's labels, ``LastUpdate``,
-   stability, child count (computed from the index) and UID, a tenth of
-   the bytes of full rows. Rows that are gone are dropped; those four
-   fields are updated in place for every row. Full rows are read again
+   page* per level with only each row's labels, stability, child count
+   (computed from the index), UID and, for patients and studies,
+   ``LastUpdate``: a tenth of the bytes of full rows. (A series'
+   ``LastUpdate`` moves only with a store, which the log records, or a
+   deletion, which moves its count: see 4.) Rows that are gone are
+   dropped; those fields are updated in place for every row. Full rows are read again
    (by a UID list match) only for new resources, resources the changes
    log names (directly or through a held descendant), ancestors of every
    row read again (instances included), and, when ``tags=`` asks for
@@ -26,12 +28,16 @@ stored:
    Those series' rows are replaced by one find per chunk of series UIDs
    (a DICOM list match).
 4. Deletions: a series whose instance count on the server differs from
-   the rows held lost instances; only the IDs of its instances are listed
-   (the cheapest find) and the missing rows dropped. Rows of series that
-   are gone are dropped.
+   the rows held lost instances; only the IDs of its instances and its
+   metadata are listed (the cheapest find), the missing rows dropped and
+   the series' ``LastUpdate`` taken. Rows of series that are gone are
+   dropped. When only the upper levels are held, such series are read
+   again instead.
 5. Every new instance of the changes log must have been seen by then;
-   if one was not (a store in the same second as the load, with a
-   deletion in the same series), the instance level is loaded again.
+   if one was not (stored into a held series that also lost one, so its
+   count did not move), one series page with ``LastUpdate`` says which
+   series moved and those are listed too; if that cannot tell (a store
+   in the same second as the load), the instance level is loaded again.
 6. Labels of instances come from one find over the labelled instances
    only (``/tools/labels``, then ``Labels`` with ``"Any"``); only the rows
    labelled before or now are compared, so removals are seen too.
@@ -49,7 +55,7 @@ read whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -85,7 +91,16 @@ MAX_CHANGE_PAGES = 20
 FULL_RELOAD_SHARE = 0.25
 UPPER_LEVELS = ("patient", "study", "series")
 _BACKGROUND_WORKERS = 4
-_CHECK_CONTENT = ["Labels", "Metadata", "IsStable"]
+# The series check page has no ``Metadata`` (a third of its server time and
+# half its bytes): a series' ``LastUpdate`` moves only when an instance is
+# stored (the log names it, its row is read and its series read again) or
+# deleted (the series' count moves, and it is listed again with its full
+# row); labels and user metadata do not move it (Orthanc 1.12.7).
+_CHECK_CONTENT = {
+    "patient": ["Labels", "Metadata", "IsStable"],
+    "study": ["Labels", "Metadata", "IsStable"],
+    "series": ["Labels", "IsStable"],
+}
 _STATISTICS_COUNT = {"patient": "CountPatients", "study": "CountStudies", "series": "CountSeries"}
 _LEVEL_OF_RESOURCE_TYPE = {
     "Patient": "patient",
@@ -182,12 +197,17 @@ class _Background:
 
 @dataclass
 class _LevelUpdate:
-    """One level brought up to date: the frame, its new problems, the IDs read or dropped."""
+    """One level brought up to date: the frame, its new problems, the IDs read or dropped.
+
+    ``quiet``: rows read only because a deletion below moved them; their
+    ancestors need not be read again (their own check rows show it).
+    """
 
     frame: pd.DataFrame
     problems: list[Problem]
     read: set[str]
     dropped: set[str]
+    quiet: set[str] = field(default_factory=set)
 
 
 def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -> bool:
@@ -210,36 +230,49 @@ def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -
     updates: dict[str, _LevelUpdate] = {}
     instance_update: _InstanceUpdate | None = None
     if "series" in checks:
-        updates["series"] = _update_level(frames, "series", checks["series"], touched["series"])
+        updates["series"] = _update_level(
+            frames,
+            "series",
+            checks["series"],
+            touched["series"],
+            recounted=not has_instances and "last_update" not in checks["series"].columns,
+        )
     if has_instances:
         series_now = updates["series"].frame
         instance_update = _refresh_instances(
-            frames, series_now, frames._frames["series"], log.entries, background
+            frames,
+            series_now,
+            frames._frames["series"],
+            log.entries,
+            background,
+            read_with_last_update="last_update" in checks["series"].columns,
         )
         if instance_update is None:
             return False
         for level in UPPER_LEVELS:
             touched[level] |= set(instance_update.fetched[level].dropna())
-        more = touched["series"] - updates["series"].read - updates["series"].dropped
+        first = updates["series"]
+        more = touched["series"] - first.read - first.dropped
         if more:
             again = _update_level(frames, "series", checks["series"], more, base=series_now)
-            first = updates["series"]
-            updates["series"] = _LevelUpdate(
+            first = updates["series"] = _LevelUpdate(
                 again.frame,
                 [p for p in first.problems if p.id not in again.read] + again.problems,
                 first.read | again.read,
                 first.dropped | again.dropped,
+                first.quiet - again.read,
             )
+        first.frame = _with_listed_last_updates(
+            first.frame, instance_update.listed_series, first.read
+        )
     for level in ("series", "study", "patient"):
-        if level in updates:
-            for link in LINKS[level]:
-                fresh = updates[level].frame.loc[list(updates[level].read), link]
-                touched[link] |= set(fresh.dropna())
-        elif level in checks:
+        if level not in updates and level in checks:
             updates[level] = _update_level(frames, level, checks[level], touched[level])
+        if level in updates:
+            update = updates[level]
+            loud = sorted(update.read - update.quiet)
             for link in LINKS[level]:
-                fresh = updates[level].frame.loc[list(updates[level].read), link]
-                touched[link] |= set(fresh.dropna())
+                touched[link] |= set(_values_of(update.frame, link, loud).dropna())
 
     problems = frames.problems
     for level, update in updates.items():
@@ -302,8 +335,15 @@ def _touched_by_log(frames: Frames, log: ChangesLog) -> dict[str, set[str]] | No
     return touched
 
 
-def _check_frame(client: Any, spec: Any, level: str, count: Any) -> pd.DataFrame:
-    """Labels, ``LastUpdate``, stability, child count and UID of every row of ``level``."""
+def _check_frame(
+    client: Any, spec: Any, level: str, count: Any, content: list[str] | None = None
+) -> pd.DataFrame:
+    """Labels, stability, child count and UID of every row of ``level`` (and ``LastUpdate``).
+
+    ``content``: the ``ResponseContent`` (default that of the level's check
+    page); the frame has ``last_update`` only when it holds ``"Metadata"``.
+    """
+    content = list(_CHECK_CONTENT[level] if content is None else content)
     uid_tag = UID_OF_LEVEL[level]
     records: list[dict[str, Any]] = []
     uids: list[Any] = []
@@ -311,7 +351,7 @@ def _check_frame(client: Any, spec: Any, level: str, count: Any) -> pd.DataFrame
         client,
         level,
         query=spec.query_for(level),
-        response_content=_CHECK_CONTENT,
+        response_content=content,
         requested_tags=[uid_tag, CHILD_COUNT_TAG[level]],
         workers=spec.workers,
         count=int(count) if count is not None else None,
@@ -321,8 +361,10 @@ def _check_frame(client: Any, spec: Any, level: str, count: Any) -> pd.DataFrame
             uids.append((row.get("RequestedTags") or {}).get(uid_tag))
     index = pd.Index([r["ID"] for r in records], name=level, dtype=ORTHANC_FIELDS["patient"])
     columns = field_columns(level, records, index)
+    if "Metadata" not in content:
+        del columns["last_update"]
     columns["_uid"] = pd.Series(uids, index=index, dtype=object)
-    return pd.DataFrame(columns, index=index)
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def _update_level(
@@ -332,37 +374,48 @@ def _update_level(
     touched: set[str],
     *,
     base: pd.DataFrame | None = None,
+    recounted: bool = False,
 ) -> _LevelUpdate:
-    """``level`` with the check page's fields, gone rows dropped, and some rows read again."""
+    """``level`` with the check page's fields, gone rows dropped, and some rows read again.
+
+    ``recounted``: rows whose child count moved are read again too (a
+    deletion below moved their ``LastUpdate``, which the check page does not
+    hold); their ancestors are not read again for it.
+    """
     client, spec = frames.client, frames.spec
     held = frames._frames[level] if base is None else base
     extra = spec.tags.get(level, ())
     gone_mask = ~held.index.isin(check.index)
     dropped = set(held.index[gone_mask])
-    in_check = check.index.get_indexer(pd.Index(sorted(touched), dtype=check.index.dtype)) >= 0
+    asked = pd.Index(sorted(touched), dtype=check.index.dtype)
     to_read = set(check.index.difference(held.index))
-    to_read |= set(pd.Index(sorted(touched), dtype=check.index.dtype)[in_check])
+    to_read |= set(asked[check.index.get_indexer(asked) >= 0])
+    quiet = _moved(held, check) if recounted else set()
     if level in costly_tags(spec):
-        to_read |= _moved(held, check, level)
-    uids = check["_uid"].reindex(sorted(to_read))
-    much = len(to_read) > max(FULL_RELOAD_SHARE * len(check), UID_CHUNK)
+        to_read |= _moved(held, check)
+    quiet -= to_read
+    wanted = to_read | quiet
+    uids = check["_uid"].reindex(sorted(wanted))
+    much = len(wanted) > max(FULL_RELOAD_SHARE * len(check), UID_CHUNK)
     if much or uids.isna().any():
         return _read_whole_level(frames, level, held)
     records = [
         normalize_row(level, row, extra)
-        for row in _rows_by_uid(client, spec, level, uids.astype(str).tolist(), len(to_read))
+        for row in _rows_by_uid(client, spec, level, uids.astype(str).tolist(), len(wanted))
     ]
-    records = [r for r in records if r["ID"] in to_read]
-    if {r["ID"] for r in records} != to_read:  # a UID shared by other resources hid some rows
+    records = [r for r in records if r["ID"] in wanted]
+    if {r["ID"] for r in records} != wanted:  # a UID shared by other resources hid some rows
         return _read_whole_level(frames, level, held)
     problems: list[Problem] = []
     fresh = build_frame(level, records, extra, problems)
     keep = ~gone_mask & ~held.index.isin(fresh.index)
-    kept = held[keep] if not keep.all() else held.copy()
+    kept = held[keep] if not keep.all() else held.copy(deep=False)
+    positions = check.index.get_indexer(kept.index)
     for column in field_columns(level, [], pd.Index([])):
-        kept[column] = check[column].reindex(kept.index)
+        if column in check.columns:
+            kept[column] = _take(check[column], positions, kept.index)
     frame = _concat_aligned(level, [kept, fresh], extra) if len(fresh) else kept
-    return _LevelUpdate(frame, problems, to_read, dropped)
+    return _LevelUpdate(frame, problems, set(fresh.index), dropped, quiet & set(fresh.index))
 
 
 def _read_whole_level(frames: Frames, level: str, held: pd.DataFrame) -> _LevelUpdate:
@@ -370,15 +423,22 @@ def _read_whole_level(frames: Frames, level: str, held: pd.DataFrame) -> _LevelU
     return _LevelUpdate(part.frame, part.problems, set(part.frame.index), set(held.index))
 
 
-def _moved(held: pd.DataFrame, check: pd.DataFrame, level: str) -> set[str]:
-    """Held rows whose ``LastUpdate`` or child count differs on the server."""
+def _moved(held: pd.DataFrame, check: pd.DataFrame) -> set[str]:
+    """Held rows whose child count (or ``LastUpdate``, when the check has it) differs on the server."""
     both = held.index.intersection(check.index)
-    moved = pd.Series(False, index=both)
+    moved = np.zeros(len(both), dtype=bool)
     for column in ("last_update", *(c for c in check.columns if c.startswith("num_"))):
+        if column not in check.columns:
+            continue
         before = held[column].reindex(both)
         now = check[column].reindex(both)
-        moved |= (before != now).fillna(True).astype(bool)
-    return set(both[moved.to_numpy(dtype=bool)])
+        moved |= (before != now).fillna(True).to_numpy(dtype=bool)
+    return set(both[moved])
+
+
+def _take(column: pd.Series, positions: np.ndarray, index: pd.Index) -> pd.Series:
+    """``column``'s values at ``positions`` (all found) as a Series on ``index``."""
+    return pd.Series(column.array.take(positions), index=index, name=column.name)
 
 
 def _rows_by_uid(
@@ -463,13 +523,16 @@ class _InstanceUpdate:
     """The refreshed instance frame, its new problems, the IDs whose old rows went, counts.
 
     ``fetched`` holds the rows read from the server (their links say which
-    series, studies and patients got new or changed instances).
+    series, studies and patients got new or changed instances);
+    ``listed_series`` the series listed to find deletions (ID, children,
+    ``last_update``).
     """
 
     frame: pd.DataFrame
     problems: list[Problem]
     dropped: set[str]
     fetched: pd.DataFrame
+    listed_series: list[dict[str, Any]]
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -479,8 +542,13 @@ def _refresh_instances(
     old_series: pd.DataFrame | None,
     changes: list[dict[str, Any]],
     background: _Background,
+    read_with_last_update: bool = True,
 ) -> _InstanceUpdate | None:
-    """Bring the instance rows up to date; None when the level must be loaded again."""
+    """Bring the instance rows up to date; None when the level must be loaded again.
+
+    ``read_with_last_update``: ``series_frame`` holds the server's
+    ``LastUpdate`` of every series (False after a check page without it).
+    """
     client, spec = frames.client, frames.spec
     old = frames._frames["instance"]
     old_series_of = old["series"]
@@ -507,23 +575,22 @@ def _refresh_instances(
     held_now = held_counts.reindex(series_frame.index).fillna(0).astype("int64")
     recount = set(series_frame.index[(server_counts != held_now).to_numpy(dtype=bool)])
     recount -= to_read
-    parents_now = (
-        pool.submit(_instance_parents, client, spec, _uids(series_frame, recount))
-        if recount
-        else None
+    listing_now = (
+        pool.submit(_listed_series, client, spec, _uids(series_frame, recount)) if recount else None
     )
     records = [normalize_row("instance", row, extra) for row in rows_now.result()]
     fetched_ids = {r["ID"] for r in records}
     unplaced = logged_new - fetched_ids
-    parents = parents_now.result() if parents_now is not None else {}
+    listed_series = listing_now.result() if listing_now is not None else []
     if unplaced:
-        moved = _series_updated_since(old_series, series_frame)
+        moved = _series_updated_since(client, spec, old_series, series_frame, read_with_last_update)
         if moved is None:
             return None
         more = moved - to_read - recount
         if more:
-            parents.update(_instance_parents(client, spec, _uids(series_frame, more)))
+            listed_series.extend(_listed_series(client, spec, _uids(series_frame, more)))
             recount |= more
+    parents = {str(child): r["ID"] for r in listed_series for child in r.get("_children") or ()}
     # Rows of ``old`` that the children listing still names (one lookup in its index).
     still_listed = np.zeros(len(old), dtype=bool)
     if recount:
@@ -563,7 +630,9 @@ def _refresh_instances(
         "series_read": len(to_read),
         "series_listed": len(recount),
     }
-    return _InstanceUpdate(combined, problems, dropped, fresh[list(LINKS["instance"])], stats)
+    return _InstanceUpdate(
+        combined, problems, dropped, fresh[list(LINKS["instance"])], listed_series, stats
+    )
 
 
 def _present(ids: Iterable[str], index: pd.Index) -> set[str]:
@@ -574,11 +643,17 @@ def _present(ids: Iterable[str], index: pd.Index) -> set[str]:
     return set(values[index.get_indexer_for(values) >= 0])
 
 
+def _values_of(frame: pd.DataFrame, column: str, ids: Sequence[str]) -> pd.Series:
+    """``frame[column]`` at the rows ``ids`` (all in ``frame``), without ``.loc``'s overhead."""
+    positions = frame.index.get_indexer(pd.Index(list(ids), dtype=frame.index.dtype))
+    return _take(frame[column], positions, frame.index[positions])
+
+
 def _uids(series_frame: pd.DataFrame, series_ids: Iterable[str]) -> list[str]:
     ids = sorted(series_ids)
     if not ids:
         return []
-    return series_frame.loc[ids, "SeriesInstanceUID"].dropna().astype(str).tolist()
+    return _values_of(series_frame, "SeriesInstanceUID", ids).dropna().astype(str).tolist()
 
 
 def _instance_rows_of(
@@ -600,13 +675,14 @@ def _instance_rows_of(
     return rows
 
 
-def _instance_parents(client: Any, spec: Any, series_uids: list[str]) -> dict[str, str]:
-    """Instance ID -> series ID of these series' instances (their children lists, no tags).
+def _listed_series(client: Any, spec: Any, series_uids: list[str]) -> list[dict[str, Any]]:
+    """ID, children's IDs and ``last_update`` of these series (records of ``normalize_row``).
 
-    Asked at series level: a UID list match there is far cheaper for the
-    server than the same match at instance level.
+    The children say which held instances are gone; ``LastUpdate`` moved
+    with the deletion. Asked at series level: a UID list match there is far
+    cheaper for the server than the same match at instance level.
     """
-    parents: dict[str, str] = {}
+    records: list[dict[str, Any]] = []
     for start in range(0, len(series_uids), UID_CHUNK):
         chunk = series_uids[start : start + UID_CHUNK]
         query = {**spec.query_for("series"), "SeriesInstanceUID": chunk}
@@ -614,24 +690,49 @@ def _instance_parents(client: Any, spec: Any, series_uids: list[str]) -> dict[st
             client,
             "series",
             query=query,
-            response_content=["Children"],
+            response_content=["Children", "Metadata"],
             workers=spec.workers,
             count=len(chunk),
         ):
-            for row in page:
-                for child in row.get("Children") or row.get("Instances") or []:
-                    parents[str(child)] = str(row["ID"])
-    return parents
+            records.extend(normalize_row("series", row, ()) for row in page)
+    return records
+
+
+def _with_listed_last_updates(
+    frame: pd.DataFrame, listed: list[dict[str, Any]], skip: set[str]
+) -> pd.DataFrame:
+    """``frame`` with the ``last_update`` of the ``listed`` series (but those of ``skip``)."""
+    records = [r for r in listed if r["ID"] not in skip]
+    if not records:
+        return frame
+    index = pd.Index([r["ID"] for r in records], dtype=frame.index.dtype)
+    found = frame.index.get_indexer(index) >= 0
+    now = field_columns("series", records, index)["last_update"][found]
+    _replace_values(frame, "last_update", now.index, now.array)
+    return frame
 
 
 def _series_updated_since(
-    old_series: pd.DataFrame | None, series_frame: pd.DataFrame
+    client: Any,
+    spec: Any,
+    old_series: pd.DataFrame | None,
+    series_frame: pd.DataFrame,
+    read_with_last_update: bool,
 ) -> set[str] | None:
-    """Series whose ``LastUpdate`` moved (a store or a deletion); None if the frames cannot tell."""
+    """Series whose ``LastUpdate`` moved (a store or a deletion); None if the frames cannot tell.
+
+    Unless ``series_frame`` was just read with its ``LastUpdate``
+    (``read_with_last_update``), the server's is read here: one check page
+    with metadata.
+    """
     if old_series is None or "last_update" not in old_series.columns:
         return None
+    now = series_frame["last_update"]
+    if not read_with_last_update:
+        check = _check_frame(client, spec, "series", len(series_frame), content=["Metadata"])
+        now = check["last_update"].reindex(series_frame.index)
     before = old_series["last_update"].reindex(series_frame.index)
-    moved = (before != series_frame["last_update"]).fillna(True)
+    moved = (before != now).fillna(True)
     return set(series_frame.index[moved.to_numpy(dtype=bool)])
 
 
@@ -671,7 +772,7 @@ def _with_current_labels(
     if not candidates:
         return frame
     ids = sorted(candidates)
-    held = frame.loc[ids, "labels"].tolist()
+    held = _values_of(frame, "labels", ids).tolist()
     now = [labelled.get(i, []) for i in ids]
     if [_sorted_labels(v) for v in held] == [sorted(v) for v in now]:
         return frame
@@ -705,27 +806,36 @@ def _sorted_labels(value: Any) -> list[str]:
 def _concat_aligned(
     level: str, parts: Iterable[pd.DataFrame], extra: Iterable[str]
 ) -> pd.DataFrame:
-    """Rows of ``parts`` in one frame of ``level``: columns united, dtypes kept, canonical order."""
+    """Rows of ``parts`` in one frame of ``level``: columns united, dtypes kept, canonical order.
+
+    Parts with the same columns in the canonical order (the usual case) are
+    concatenated as they are: one copy of the rows, no column selection.
+    """
     parts = list(parts)
     columns: list[str] = []
     for part in parts:
         columns.extend(c for c in part.columns if c not in columns)
+    ordered = order_columns(level, columns, list(extra))
+    if all(list(part.columns) == ordered for part in parts):
+        non_empty = [p for p in parts if len(p)] or parts[:1]
+        out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy(deep=False)
+        out.index.name = level
+        return out
     dtypes: dict[str, Any] = {}
     for part in parts:
         for column in part.columns:
             dtypes.setdefault(column, part[column].dtype)
     aligned = []
     for part in parts:
-        missing = [c for c in columns if c not in part.columns]
+        missing = [c for c in ordered if c not in part.columns]
         if missing:
-            part = part.copy()
+            part = part.copy(deep=False)
             for column in missing:
                 part[column] = pd.Series(
                     pd.NA, index=part.index, dtype=dtypes.get(column) or dtype_for_tag(column)
                 )
-        aligned.append(part[columns])
+        aligned.append(part[ordered])
     non_empty = [p for p in aligned if len(p)] or aligned[:1]
-    out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy()
-    out = out[order_columns(level, list(out.columns), list(extra))]
+    out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy(deep=False)
     out.index.name = level
     return out
