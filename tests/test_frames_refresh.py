@@ -38,6 +38,16 @@ def _client(server: Any, **kw: Any) -> of.Orthanc:
     return of.Orthanc(server.url, username="orthanc", password="orthanc", **kw)
 
 
+def _recording_client(server: Any, folder: Any, seed: int, **shape: int) -> tuple[of.Orthanc, Any]:
+    """A cohort of ``shape`` loaded into ``server``; a client recording its requests."""
+    from transports import RecordingTransport
+
+    cohort = write_cohort(folder, seed=seed, **shape)
+    load_into(server, cohort.outdir)
+    transport = RecordingTransport()
+    return _client(server, transport=transport), transport
+
+
 def _mutate(c: Any, second: Any) -> None:
     """Uploads, deletions at several levels, label changes, a modify."""
     for path in second.files:
@@ -174,12 +184,10 @@ def test_refresh_after_deletions_only_lists_ids_of_changed_series(
     empty_server: Any, tmp_path: Any
 ) -> None:
     """Pure deletions: no instance row is read again, only the changed series' children."""
-    from transports import RecordingTransport
-
-    cohort = write_cohort(tmp_path / "g", patients=2, studies=2, series=2, instances=5, seed=6)
-    load_into(empty_server, cohort.outdir)
-    transport = RecordingTransport()
-    with _client(empty_server, transport=transport) as c:
+    client, transport = _recording_client(
+        empty_server, tmp_path / "g", 6, patients=2, studies=2, series=2, instances=5
+    )
+    with client as c:
         f = c.frames(workers=1)
         series = sorted(c.get_series())
         c.delete_instances_id(c.get_series_id_instances(series[0])[0]["ID"])
@@ -244,12 +252,10 @@ def test_refresh_takes_the_last_update_of_series_that_lost_instances(
     empty_server: Any, tmp_path: Any
 ) -> None:
     """The series check page has no LastUpdate: a deletion's comes with the children listing."""
-    from transports import RecordingTransport
-
-    cohort = write_cohort(tmp_path / "j", patients=2, studies=1, series=2, instances=3, seed=9)
-    load_into(empty_server, cohort.outdir)
-    transport = RecordingTransport()
-    with _client(empty_server, transport=transport) as c:
+    client, transport = _recording_client(
+        empty_server, tmp_path / "j", 9, patients=2, studies=1, series=2, instances=3
+    )
+    with client as c:
         f = c.frames()
         series = sorted(c.get_series())[0]
         before = f.series.loc[series, "last_update"]
@@ -288,12 +294,10 @@ def test_refresh_places_an_instance_stored_where_another_was_deleted(
     empty_server: Any, tmp_path: Any
 ) -> None:
     """Same count in the series, a new instance the log names: the series' LastUpdate says where."""
-    from transports import RecordingTransport
-
-    cohort = write_cohort(tmp_path / "l", patients=1, studies=1, series=3, instances=4, seed=11)
-    load_into(empty_server, cohort.outdir)
-    transport = RecordingTransport()
-    with _client(empty_server, transport=transport) as c:
+    client, transport = _recording_client(
+        empty_server, tmp_path / "l", 11, patients=1, studies=1, series=3, instances=4
+    )
+    with client as c:
         series = sorted(c.get_series())[1]
         instances = sorted(i["ID"] for i in c.get_series_id_instances(series))
         data = c.get_instances_id_file(instances[0])
