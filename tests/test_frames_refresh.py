@@ -9,6 +9,7 @@ import pytest
 from conftest import load_into
 
 import orthanc_frames as of
+from orthanc_frames.frames.load import ExtraTagsCostWarning
 from orthanc_frames.synthetic import write_cohort
 
 
@@ -316,3 +317,20 @@ def test_refresh_places_an_instance_stored_where_another_was_deleted(
             for r in transport.sent
         )
         assert_frames_equal(f, c.frames())
+
+
+def test_refresh_reads_the_patient_of_a_study_read_again_for_its_tags(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """Studies and patients are read at once; a study read later still brings its patient."""
+    cohort = write_cohort(tmp_path / "m", patients=2, studies=1, series=2, instances=2, seed=12)
+    load_into(empty_server, cohort.outdir)
+    tags = {"study": ["Manufacturer"]}  # read from files: moved studies are read again
+    with _client(empty_server) as c, pytest.warns(ExtraTagsCostWarning):
+        f = c.frames(tags=tags)
+        _next_second()
+        c.delete_instances_id(sorted(c.get_instances())[0])
+        f.refresh()
+        assert f.last_refresh["rows_read"]["study"] == 1
+        assert f.last_refresh["rows_read"]["patient"] == 1
+        assert_frames_equal(f, c.frames(tags=tags))

@@ -230,49 +230,56 @@ def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -
     updates: dict[str, _LevelUpdate] = {}
     instance_update: _InstanceUpdate | None = None
     if "series" in checks:
-        updates["series"] = _update_level(
+        # The series rows are read again while the instance step reads its rows.
+        series_check = checks["series"]
+        series_reading = background.pool.submit(
+            _update_level,
             frames,
             "series",
-            checks["series"],
+            series_check,
             touched["series"],
-            recounted=not has_instances and "last_update" not in checks["series"].columns,
+            recounted=not has_instances and "last_update" not in series_check.columns,
         )
-    if has_instances:
-        series_now = updates["series"].frame
-        instance_update = _refresh_instances(
-            frames,
-            series_now,
-            frames._frames["series"],
-            log.entries,
-            background,
-            read_with_last_update="last_update" in checks["series"].columns,
-        )
-        if instance_update is None:
+        if has_instances:
+            instance_update = _refresh_instances(
+                frames,
+                pd.DataFrame(
+                    {
+                        "SeriesInstanceUID": series_check["_uid"],
+                        "num_instances": series_check["num_instances"],
+                    },
+                    index=series_check.index,
+                ),
+                frames._frames["series"],
+                log.entries,
+                background,
+                read_with_last_update=False,
+            )
+        updates["series"] = series_reading.result()
+        if has_instances and instance_update is None:
             return False
+    if instance_update is not None:
         for level in UPPER_LEVELS:
             touched[level] |= set(instance_update.fetched[level].dropna())
+        _read_more(frames, "series", checks, updates, touched)
         first = updates["series"]
-        more = touched["series"] - first.read - first.dropped
-        if more:
-            again = _update_level(frames, "series", checks["series"], more, base=series_now)
-            first = updates["series"] = _LevelUpdate(
-                again.frame,
-                [p for p in first.problems if p.id not in again.read] + again.problems,
-                first.read | again.read,
-                first.dropped | again.dropped,
-                first.quiet - again.read,
-            )
         first.frame = _with_listed_last_updates(
             first.frame, instance_update.listed_series, first.read
         )
-    for level in ("series", "study", "patient"):
-        if level not in updates and level in checks:
-            updates[level] = _update_level(frames, level, checks[level], touched[level])
-        if level in updates:
-            update = updates[level]
-            loud = sorted(update.read - update.quiet)
-            for link in LINKS[level]:
-                touched[link] |= set(_values_of(update.frame, link, loud).dropna())
+    _touch_ancestors(updates, "series", touched)
+    # Studies and patients at once: a study read again names a patient already
+    # touched (through its series), else that patient is read in a second pass.
+    upper_reading = {
+        level: background.pool.submit(
+            _update_level, frames, level, checks[level], set(touched[level])
+        )
+        for level in ("study", "patient")
+        if level in checks
+    }
+    for level, future in upper_reading.items():
+        updates[level] = future.result()
+    _touch_ancestors(updates, "study", touched)
+    _read_more(frames, "patient", checks, updates, touched)
 
     problems = frames.problems
     for level, update in updates.items():
@@ -289,6 +296,42 @@ def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -
     frames.last_refresh["rows_read"] = {level: len(u.read) for level, u in updates.items()}
     frames._problems = problems
     return True
+
+
+def _touch_ancestors(
+    updates: dict[str, _LevelUpdate], level: str, touched: dict[str, set[str]]
+) -> None:
+    """Add to ``touched`` the ancestors of the rows of ``level`` read again (not the quiet ones)."""
+    if level not in updates:
+        return
+    update = updates[level]
+    loud = sorted(update.read - update.quiet)
+    for link in LINKS[level]:
+        touched[link] |= set(_values_of(update.frame, link, loud).dropna())
+
+
+def _read_more(
+    frames: Frames,
+    level: str,
+    checks: dict[str, pd.DataFrame],
+    updates: dict[str, _LevelUpdate],
+    touched: dict[str, set[str]],
+) -> None:
+    """Read again, in a second pass, the touched rows of ``level`` that the first did not read."""
+    if level not in updates:
+        return
+    first = updates[level]
+    more = touched[level] - first.read - first.dropped
+    if not more:
+        return
+    again = _update_level(frames, level, checks[level], more, base=first.frame)
+    updates[level] = _LevelUpdate(
+        again.frame,
+        [p for p in first.problems if p.id not in again.read] + again.problems,
+        first.read | again.read,
+        first.dropped | again.dropped,
+        first.quiet - again.read,
+    )
 
 
 def _replace_problems(
@@ -620,9 +663,12 @@ def _refresh_instances(
         drop |= old_series_of.isin(list(recount)) & ~still_listed
     drop_mask = drop.to_numpy(dtype=bool)
     dropped = set(old.index[drop_mask])
-    kept = old[~drop_mask] if drop_mask.any() else old
-    combined = _concat_aligned("instance", [kept, fresh], extra) if len(fresh) else kept.copy()
-    combined = _with_current_labels(background.labelled_instances(), combined, fresh.index)
+    # Labels first, on the held rows: their index's hash table is already built.
+    current = _with_current_labels(
+        background.labelled_instances(), old.copy(deep=False), fresh.index
+    )
+    kept = current[~drop_mask] if drop_mask.any() else current
+    combined = _concat_aligned("instance", [kept, fresh], extra) if len(fresh) else kept
     stats = {
         "new": len(fetched_ids - _present(fetched_ids, old.index)),
         "deleted": len(dropped - fetched_ids),
@@ -650,10 +696,13 @@ def _values_of(frame: pd.DataFrame, column: str, ids: Sequence[str]) -> pd.Serie
 
 
 def _uids(series_frame: pd.DataFrame, series_ids: Iterable[str]) -> list[str]:
+    """The ``SeriesInstanceUID`` of these series (all in ``series_frame``), sorted by ID."""
     ids = sorted(series_ids)
     if not ids:
         return []
-    return _values_of(series_frame, "SeriesInstanceUID", ids).dropna().astype(str).tolist()
+    positions = series_frame.index.get_indexer(pd.Index(ids, dtype=series_frame.index.dtype))
+    values = series_frame["SeriesInstanceUID"].to_numpy(dtype=object)[positions]
+    return [v for v in values if isinstance(v, str)]
 
 
 def _instance_rows_of(
@@ -727,8 +776,9 @@ def _series_updated_since(
     """
     if old_series is None or "last_update" not in old_series.columns:
         return None
-    now = series_frame["last_update"]
-    if not read_with_last_update:
+    if read_with_last_update:
+        now = series_frame["last_update"]
+    else:
         check = _check_frame(client, spec, "series", len(series_frame), content=["Metadata"])
         now = check["last_update"].reindex(series_frame.index)
     before = old_series["last_update"].reindex(series_frame.index)
