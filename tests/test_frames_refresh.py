@@ -334,3 +334,25 @@ def test_refresh_reads_the_patient_of_a_study_read_again_for_its_tags(
         assert f.last_refresh["rows_read"]["study"] == 1
         assert f.last_refresh["rows_read"]["patient"] == 1
         assert_frames_equal(f, c.frames(tags=tags))
+
+
+def test_many_refreshes_keep_columns_in_few_chunks(empty_server: Any, tmp_path: Any) -> None:
+    """Rows are joined without copies; a column split into many chunks is made one again."""
+    from orthanc_frames.frames.refresh import _MAX_CHUNKS
+
+    cohort = write_cohort(tmp_path / "n", patients=1, studies=1, series=1, instances=2, seed=13)
+    more = write_cohort(
+        tmp_path / "o", patients=_MAX_CHUNKS + 2, studies=1, series=1, instances=1, seed=14
+    )
+    load_into(empty_server, cohort.outdir)
+    with _client(empty_server) as c:
+        f = c.frames()
+        for path in more.files:
+            c.post_instances(data=path.read_bytes())
+            f.refresh()
+        for level in f.loaded_levels:
+            for name, column in f.frame(level).items():
+                if isinstance(column.dtype, pd.ArrowDtype):
+                    chunks = column.array.__arrow_array__()
+                    assert getattr(chunks, "num_chunks", 1) <= _MAX_CHUNKS, (level, name)
+        assert_frames_equal(f, c.frames())

@@ -91,6 +91,7 @@ MAX_CHANGE_PAGES = 20
 FULL_RELOAD_SHARE = 0.25
 UPPER_LEVELS = ("patient", "study", "series")
 _BACKGROUND_WORKERS = 4
+_MAX_CHUNKS = 8
 # The series check page has no ``Metadata`` (a third of its server time and
 # half its bytes): a series' ``LastUpdate`` moves only when an instance is
 # stored (the log names it, its row is read and its series read again) or
@@ -870,7 +871,7 @@ def _concat_aligned(
         non_empty = [p for p in parts if len(p)] or parts[:1]
         out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy(deep=False)
         out.index.name = level
-        return out
+        return _with_few_chunks(out)
     dtypes: dict[str, Any] = {}
     for part in parts:
         for column in part.columns:
@@ -888,4 +889,20 @@ def _concat_aligned(
     non_empty = [p for p in aligned if len(p)] or aligned[:1]
     out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy(deep=False)
     out.index.name = level
-    return out
+    return _with_few_chunks(out)
+
+
+def _with_few_chunks(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with Arrow columns of more than :data:`_MAX_CHUNKS` chunks made one.
+
+    Each refresh joins rows without copying them (one more chunk per
+    column): without this, columns of frames refreshed many times would be
+    split ever finer, and every operation on them slower.
+    """
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.ArrowDtype):
+            data = _chunks_of(frame[column])
+            if data.num_chunks > _MAX_CHUNKS:
+                combined = pa.chunked_array([data.combine_chunks()], data.type)
+                frame[column] = pd.arrays.ArrowExtensionArray(combined)
+    return frame
