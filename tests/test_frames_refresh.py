@@ -356,3 +356,27 @@ def test_many_refreshes_keep_columns_in_few_chunks(empty_server: Any, tmp_path: 
                     chunks = column.array.__arrow_array__()
                     assert getattr(chunks, "num_chunks", 1) <= _MAX_CHUNKS, (level, name)
         assert_frames_equal(f, c.frames())
+
+
+def test_refresh_after_resources_became_stable_reads_no_row_again(
+    make_server: Any, tmp_path: Any
+) -> None:
+    """Stability is in the check pages: the log's Stable* entries alone read nothing again."""
+    import time
+
+    server = make_server("STABLE_REFRESH", extra={"StableAge": 1})
+    cohort = write_cohort(tmp_path / "p", patients=2, studies=1, series=2, instances=2, seed=15)
+    load_into(server, cohort.outdir)
+    with _client(server) as c:
+        f = c.frames()
+        assert not f.series["is_stable"].all()
+        deadline = time.monotonic() + 60
+        while not all(s["IsStable"] for s in c.get_series(params={"expand": True})):
+            assert time.monotonic() < deadline, "the server did not mark its series stable"
+            time.sleep(0.2)
+        changes = c.get_changes(params={"since": f.last_change_seq, "limit": 1000})["Changes"]
+        assert any(e["ChangeType"] == "StableSeries" for e in changes), changes
+        f.refresh()
+        assert f.last_refresh["rows_read"] == {"series": 0, "study": 0, "patient": 0}
+        assert f.series["is_stable"].all() and f.patients["is_stable"].all()
+        assert_frames_equal(f, c.frames())

@@ -7,6 +7,9 @@ cheap sources, and its cost grows with what changed, not with what is
 stored:
 
 1. The changes log since the last refresh, in one request when it is short.
+   Entries that say only that a patient, study or series became stable or
+   had an attachment written are not reasons to read its row again: the
+   check pages give stability for every row.
 2. Patients, studies and series (Orthanc 1.12.5+, no filter): one *check
    page* per level with only each row's labels, stability, child count
    (computed from the index), UID and, for patients and studies,
@@ -92,6 +95,12 @@ FULL_RELOAD_SHARE = 0.25
 UPPER_LEVELS = ("patient", "study", "series")
 _BACKGROUND_WORKERS = 4
 _MAX_CHUNKS = 8
+# Changes of patients, studies and series that do not make their rows read
+# again. Becoming stable changes only ``IsStable`` (not ``LastUpdate``,
+# measured on 1.12.7), which the check pages give for every row; an attachment
+# of theirs (the DICOMweb plugin writes one per series when it becomes stable)
+# is in no column. After a bulk store, every row would be read again.
+_CHANGES_NOT_READ_AGAIN = ("StablePatient", "StableStudy", "StableSeries", "UpdatedAttachment")
 # The series check page has no ``Metadata`` (a third of its server time and
 # half its bytes): a series' ``LastUpdate`` moves only when an instance is
 # stored (the log names it, its row is read and its series read again) or
@@ -118,12 +127,14 @@ class ChangesLog:
     entries: list[dict[str, Any]]
     last: int
 
-    def ids(self, level: str) -> set[str]:
-        """IDs of the resources of ``level`` that the entries name."""
+    def ids(self, level: str, *, ignore: Iterable[str] = ()) -> set[str]:
+        """IDs of the resources of ``level`` that the entries name (``ignore``: change types)."""
+        skipped = set(ignore)
         return {
             str(e["ID"])
             for e in self.entries
             if _LEVEL_OF_RESOURCE_TYPE.get(str(e.get("ResourceType"))) == level
+            and e.get("ChangeType") not in skipped
         }
 
 
@@ -360,7 +371,7 @@ def _touched_by_log(frames: Frames, log: ChangesLog) -> dict[str, set[str]] | No
     touched: dict[str, set[str]] = {level: set() for level in UPPER_LEVELS}
     held = frames.loaded_levels
     for level in (*UPPER_LEVELS, "instance"):
-        named = log.ids(level)
+        named = log.ids(level, ignore=_CHANGES_NOT_READ_AGAIN if level in touched else ())
         if not named:
             continue
         if level in touched:
