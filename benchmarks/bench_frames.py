@@ -172,6 +172,14 @@ def frames_equal(a: of.Frames, b: of.Frames) -> bool:
     return True
 
 
+class Phases(dict[str, float]):
+    """Seconds per phase; each is reported on stderr as it ends (long runs show progress)."""
+
+    def __setitem__(self, key: str, value: float) -> None:
+        super().__setitem__(key, value)
+        print(f"[bench] {key}: {value:.1f} s", file=sys.stderr, flush=True)
+
+
 def median_of(runs: list[float]) -> float:
     return round(statistics.median(runs), 3)
 
@@ -180,7 +188,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     target = 200 if args.small else args.instances
     shape = cohort_shape(target)
     workdir = Path(tempfile.mkdtemp(prefix="bench-frames-"))
-    phases: dict[str, float] = {}
+    phases = Phases()
     # Other work on the machine shows here (this script alone keeps about one core busy).
     load_average_at_start = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
@@ -254,6 +262,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 reload_s, fresh = timed(load)
                 reload_runs.append(reload_s)
                 equal = equal and frames_equal(frames, fresh)
+                print(
+                    f"[bench] refresh {refresh_s:.3f} s, reload {reload_s:.3f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
             phases["refreshes"] = time.perf_counter() - phase_started
 
             # A snapshot written now, re-opened after a fresh change and refreshed,

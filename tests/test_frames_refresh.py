@@ -380,3 +380,30 @@ def test_refresh_after_resources_became_stable_reads_no_row_again(
         assert f.last_refresh["rows_read"] == {"series": 0, "study": 0, "patient": 0}
         assert f.series["is_stable"].all() and f.patients["is_stable"].all()
         assert_frames_equal(f, c.frames())
+
+
+def test_refresh_asks_instance_labels_only_when_it_keeps_instance_rows(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """Labels are asked once the instance step has its rows; a reloaded level needs none."""
+    client, transport = _recording_client(
+        empty_server, tmp_path / "q", 16, patients=1, studies=1, series=1, instances=3
+    )
+    more = write_cohort(tmp_path / "r", patients=2, studies=1, series=2, instances=3, seed=17)
+    with client as c:
+        instance = sorted(c.get_instances())[0]
+        c.put_instances_id_labels_label(instance, "kept")
+        f = c.frames()
+        c.delete_instances_id_labels_label(instance, "kept")
+        c.put_instances_id_labels_label(sorted(c.get_instances())[1], "new")
+        transport.clear()
+        f.refresh()
+        assert f.last_refresh["instances"] == "incremental"
+        assert transport.routes.count("/tools/labels") == 1
+        assert_frames_equal(f, c.frames())
+        load_into(empty_server, more.outdir)
+        transport.clear()
+        f.refresh()
+        assert f.last_refresh["instances"] == "reloaded"
+        assert "/tools/labels" not in transport.routes
+        assert_frames_equal(f, c.frames())

@@ -171,7 +171,7 @@ def refresh_frames(frames: Frames) -> None:
         max_workers=min(frames.spec.workers, _BACKGROUND_WORKERS),
         thread_name_prefix="orthanc-frames-refresh",
     ) as pool:
-        labels_now = pool.submit(_labelled_instances, client) if "instance" in held else None
+        background = _Background(pool, client, "instance" in held)
         log = read_changes(client, since)
         checkable = (
             log is not None
@@ -179,7 +179,6 @@ def refresh_frames(frames: Frames) -> None:
             and client.capabilities.has_extended_find
             and ("series" in held or "instance" not in held)
         )
-        background = _Background(pool, labels_now)
         if not (checkable and log is not None and _refresh_checked(frames, log, background)):
             _refresh_reading_upper_levels(frames, log, background)
     frames.last_change_seq = log.last if log is not None else _current_seq(client)
@@ -194,13 +193,27 @@ def _current_seq(client: Any) -> int:
 
 @dataclass
 class _Background:
-    """The refresh's pool for independent requests, and the instance labels asked at the start."""
+    """The refresh's pool for independent requests, and the instance labels (when asked for).
+
+    The labels are asked once the instance step has its rows, so that the
+    server answers them while this process builds the new rows, not while
+    it answers the requests the refresh waits for (Orthanc's SQLite index
+    serves one request at a time).
+    """
 
     pool: Executor
-    labels_now: Future[dict[str, list[str]]] | None
+    client: Any
+    wanted: bool
+    labels_now: Future[dict[str, list[str]]] | None = None
+
+    def ask_labels(self) -> None:
+        """Ask for the labels of the labelled instances, in the pool (once)."""
+        if self.wanted and self.labels_now is None:
+            self.labels_now = self.pool.submit(_labelled_instances, self.client)
 
     def labelled_instances(self) -> dict[str, list[str]]:
-        """Labels of every labelled instance (waits for the request made at the start)."""
+        """Labels of every labelled instance (asks for them if not done yet, and waits)."""
+        self.ask_labels()
         return self.labels_now.result() if self.labels_now is not None else {}
 
 
@@ -637,6 +650,7 @@ def _refresh_instances(
     fetched_ids = {r["ID"] for r in records}
     unplaced = logged_new - fetched_ids
     listed_series = listing_now.result() if listing_now is not None else []
+    background.ask_labels()
     if unplaced:
         moved = _series_updated_since(client, spec, old_series, series_frame, read_with_last_update)
         if moved is None:
