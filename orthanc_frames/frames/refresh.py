@@ -46,8 +46,10 @@ stored:
    labelled before or now are compared, so removals are seen too.
 
 Requests that do not depend on each other overlap on a small pool: the
-instance labels (asked as the refresh starts), the three check pages, and
-the instance rows of step 3 with the children listing of step 4.
+log with ``/statistics``; the three check pages; the series rows read
+again with the instance rows of step 3 and the children listing of step
+4; the instance labels (asked once those rows are in, answered while the
+new rows are built) with the study and patient rows read again.
 
 When much changed (more than a quarter of the instances to re-read, or a
 changes log longer than :data:`MAX_CHANGE_PAGES` pages), or when a filter
@@ -172,14 +174,19 @@ def refresh_frames(frames: Frames) -> None:
         thread_name_prefix="orthanc-frames-refresh",
     ) as pool:
         background = _Background(pool, client, "instance" in held)
-        log = read_changes(client, since)
         checkable = (
-            log is not None
-            and frames.spec.anchor is None
+            frames.spec.anchor is None
             and client.capabilities.has_extended_find
             and ("series" in held or "instance" not in held)
         )
-        if not (checkable and log is not None and _refresh_checked(frames, log, background)):
+        # The counts that page the check pages, asked while the log is read.
+        counts = pool.submit(client.GET, "/statistics") if checkable else None
+        log = read_changes(client, since)
+        if not (
+            counts is not None
+            and log is not None
+            and _refresh_checked(frames, log, background, counts.result() or {})
+        ):
             _refresh_reading_upper_levels(frames, log, background)
     frames.last_change_seq = log.last if log is not None else _current_seq(client)
     frames.loaded_at = pd.Timestamp.now(tz="UTC").to_pydatetime()
@@ -235,8 +242,13 @@ class _LevelUpdate:
     quiet: set[str] = field(default_factory=set)
 
 
-def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -> bool:
-    """Refresh through check pages (see the module notes); False to read the levels whole."""
+def _refresh_checked(
+    frames: Frames, log: ChangesLog, background: _Background, statistics: dict[str, Any]
+) -> bool:
+    """Refresh through check pages (see the module notes); False to read the levels whole.
+
+    ``statistics``: the server's ``/statistics`` (its counts page the check pages).
+    """
     client, spec = frames.client, frames.spec
     held = frames.loaded_levels
     has_instances = "instance" in held
@@ -244,7 +256,6 @@ def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -
     touched = _touched_by_log(frames, log)
     if touched is None:
         return False
-    statistics = client.GET("/statistics") or {}
     pending = {
         level: background.pool.submit(
             _check_frame, client, spec, level, statistics.get(_STATISTICS_COUNT[level])
