@@ -490,8 +490,8 @@ def _update_level(
     keep = ~gone_mask & ~held.index.isin(fresh.index)
     kept = held[keep] if not keep.all() else held.copy(deep=False)
     positions = check.index.get_indexer(kept.index)
-    for column in field_columns(level, [], pd.Index([])):
-        if column in check.columns:
+    for column in check.columns:  # Orthanc's fields of the level that the check page holds
+        if column != "_uid":
             kept[column] = _take(check[column], positions, kept.index)
     frame = _concat_aligned(level, [kept, fresh], extra) if len(fresh) else kept
     return _LevelUpdate(frame, problems, set(fresh.index), dropped, quiet & set(fresh.index))
