@@ -322,7 +322,7 @@ def _refresh_checked(
         frames._set_frame(level, update.frame)
         problems = _replace_problems(problems, level, update.read | update.dropped, update.problems)
     if instance_update is not None:
-        frames._set_frame("instance", instance_update.frame)
+        frames._set_frame("instance", instance_update.labelled(background))
         problems = _replace_problems(
             problems, "instance", instance_update.dropped, instance_update.problems
         )
@@ -587,7 +587,7 @@ def _refresh_reading_upper_levels(
             problems = [p[p["level"] != "instance"] for p in problems]
             problems.append(problems_frame(more["instance"].problems))
         else:
-            frames._set_frame("instance", update.frame)
+            frames._set_frame("instance", update.labelled(background))
             if update.dropped:
                 dropped = list(update.dropped)
                 problems = [
@@ -613,6 +613,14 @@ class _InstanceUpdate:
     fetched: pd.DataFrame
     listed_series: list[dict[str, Any]]
     stats: dict[str, int] = field(default_factory=dict)
+
+    def labelled(self, background: _Background) -> pd.DataFrame:
+        """The frame with the server's instance labels.
+
+        Waits for them: called last, so that the server answers them while
+        the other levels are brought up to date.
+        """
+        return _with_current_labels(background.labelled_instances(), self.frame, self.fetched.index)
 
 
 def _refresh_instances(
@@ -700,11 +708,8 @@ def _refresh_instances(
         drop |= old_series_of.isin(list(recount)) & ~still_listed
     drop_mask = drop.to_numpy(dtype=bool)
     dropped = set(old.index[drop_mask])
-    # Labels first, on the held rows: their index's hash table is already built.
-    current = _with_current_labels(
-        background.labelled_instances(), old.copy(deep=False), fresh.index
-    )
-    kept = current[~drop_mask] if drop_mask.any() else current
+    # The labels are set by the caller, last (see _InstanceUpdate.labelled).
+    kept = old[~drop_mask] if drop_mask.any() else old.copy(deep=False)
     combined = _concat_aligned("instance", [kept, fresh], extra) if len(fresh) else kept
     stats = {
         "new": len(fetched_ids - _present(fetched_ids, old.index)),
