@@ -146,10 +146,15 @@ def raw_floor_list_routes(
     return time.perf_counter() - started, 4 + len(starts)
 
 
-def per_resource_walk(client: of.Orthanc) -> int:
-    """What a naive client does: list each level, then one GET per resource."""
+def per_resource_walk(client: of.Orthanc, every: int = 1) -> int:
+    """What a naive client does: list each level, then one GET per resource.
+
+    ``every`` > 1 walks only every ``every``-th patient (all of its
+    studies, series and instances): a sample, to extrapolate from on large
+    servers. Returns the resources visited.
+    """
     seen = 0
-    for patient in client.GET("/patients"):
+    for patient in sorted(client.GET("/patients"))[::every]:
         client.GET(f"/patients/{patient}")
         seen += 1
         for study in client.GET(f"/patients/{patient}/studies"):
@@ -163,20 +168,37 @@ def per_resource_walk(client: of.Orthanc) -> int:
 
 
 def change_one_percent(client: of.Orthanc, extra_files: list[Path], workers: int) -> dict[str, int]:
-    """Upload ~0.5% new instances, delete ~0.5%, label a few studies and instances."""
+    """A fresh ~1% change: ~0.5% new instances stored, ~0.5% deleted, a few labels changed.
+
+    ``extra_files`` are new instances (a new patient, study and series);
+    the deleted instances are the first ones by ID of those left. Two
+    studies that do not carry the label get it, one that does loses it (so
+    each round of a run changes labels, removals included), and five
+    instances get it.
+    """
     upload(client, extra_files, workers)
     instances = sorted(client.GET("/instances"))
     deleted = max(1, len(instances) // 200)
     for instance in instances[:deleted]:
         client.DELETE(f"/instances/{instance}")
     if not client.capabilities.has_labels:  # Orthanc before 1.12
-        return {"uploaded": len(extra_files), "deleted": deleted, "labelled": 0}
-    studies = sorted(client.GET("/studies"))
-    for study in studies[:2]:
+        return {"uploaded": len(extra_files), "deleted": deleted, "labelled": 0, "unlabelled": 0}
+    carrying = client.POST("/tools/find", json={"Level": "Study", "Query": {}, "Labels": ["bench"]})
+    unlabelled = sorted(carrying)[:1]
+    for study in unlabelled:
+        client.DELETE(f"/studies/{study}/labels/bench")
+    studies = sorted(set(client.GET("/studies")) - set(carrying))
+    labelled = studies[:2]
+    for study in labelled:
         client.PUT(f"/studies/{study}/labels/bench")
     for instance in instances[deleted : deleted + 5]:
         client.PUT(f"/instances/{instance}/labels/bench")
-    return {"uploaded": len(extra_files), "deleted": deleted, "labelled": 2 + 5}
+    return {
+        "uploaded": len(extra_files),
+        "deleted": deleted,
+        "labelled": len(labelled) + 5,
+        "unlabelled": len(unlabelled),
+    }
 
 
 def frames_equal(a: of.Frames, b: of.Frames) -> bool:
@@ -188,14 +210,36 @@ def frames_equal(a: of.Frames, b: of.Frames) -> bool:
     return True
 
 
+class Phases(dict[str, float]):
+    """Seconds per phase; each is reported on stderr as it ends (long runs show progress)."""
+
+    def __setitem__(self, key: str, value: float) -> None:
+        super().__setitem__(key, value)
+        print(f"[bench] {key}: {value:.1f} s", file=sys.stderr, flush=True)
+
+
+def median_of(runs: list[float]) -> float:
+    return round(statistics.median(runs), 3)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     target = 200 if args.small else args.instances
     shape = cohort_shape(target)
     workdir = Path(tempfile.mkdtemp(prefix="bench-frames-"))
+    phases = Phases()
+    # Other work on the machine shows here (this script alone keeps about one core busy).
+    load_average_at_start = [round(x, 2) for x in os.getloadavg()]
+    started = time.perf_counter()
     cohort = write_cohort(workdir / "cohort", seed=11, **shape)
     change_shape = dict(shape, patients=1, studies=1, series=1)
     change_shape["instances"] = max(1, cohort.instances // 200)
-    extra = write_cohort(workdir / "extra", seed=12, **change_shape)
+    # One fresh change per refresh, and one for the snapshot: a new patient each.
+    rounds = max(1, args.refreshes)
+    extras = [
+        list(write_cohort(workdir / f"extra{k}", seed=12 + k, **change_shape).files)
+        for k in range(rounds + 1)
+    ]
+    phases["write_corpus"] = time.perf_counter() - started
     server: LocalOrthanc | None = None
     if args.url:
         url, auth = args.url, (args.username, args.password) if args.username else None
@@ -208,62 +252,126 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             client_kwargs.update(username=auth[0], password=auth[1])
         with of.Orthanc(url, **client_kwargs) as client:
             upload_s, _ = timed(lambda: upload(client, list(cohort.files), args.workers))
+            phases["upload"] = upload_s
             counter = CountingTransport()
             counting = of.Orthanc(url, transport=counter, **client_kwargs)
             extended = counting.capabilities.has_extended_find
             floor = raw_floor if extended else raw_floor_list_routes
-            counter.count = 0
+
+            def load() -> of.Frames:
+                return counting.frames(workers=args.workers, progress=False)
+
             # Load and floor alternate, the median of each is kept: on a shared
             # machine one run of either can be slowed by a neighbour.
+            phase_started = time.perf_counter()
             load_runs, floor_runs = [], []
             for _ in range(max(1, args.repeat)):
                 counter.count = 0
-                load_s, frames = timed(
-                    lambda: counting.frames(workers=args.workers, progress=False)
-                )
+                load_s, frames = timed(load)
                 load_runs.append(load_s)
                 load_requests = counter.count
                 floor_s, floor_requests = floor(url, auth, args.workers)
                 floor_runs.append(floor_s)
-            load_s, floor_s = statistics.median(load_runs), statistics.median(floor_runs)
-            loaded_counts = {"instances": len(frames.instances), "series": len(frames.series)}
+            phases["load_and_floor"] = time.perf_counter() - phase_started
+            load_s, floor_s = median_of(load_runs), median_of(floor_runs)
+            loaded_counts = {
+                "instances": len(frames.instances),
+                "studies": len(frames.studies),
+                "series": len(frames.series),
+            }
+            resources = sum(len(frames.frame(level)) for level in LEVELS)
+
+            every = max(1, math.ceil(len(frames.instances) / args.walk_instances))
             walker = CountingTransport()
             walk_client = of.Orthanc(url, transport=walker, **client_kwargs)
-            walk_s, walked = timed(lambda: per_resource_walk(walk_client))
-            change = change_one_percent(client, list(extra.files), args.workers)
+            walk_sample_s, walked = timed(lambda: per_resource_walk(walk_client, every))
+            phases["walk"] = walk_sample_s
+            scale = resources / max(walked, 1)
+            walk_s = walk_sample_s * scale if every > 1 else walk_sample_s
+
+            # Refresh: each after a fresh 1% change, against a reload in the same state.
+            phase_started = time.perf_counter()
+            refresh_runs, reload_runs, refresh_requests, equal = [], [], [], True
+            for files in extras[:rounds]:
+                change = change_one_percent(client, files, args.workers)
+                counter.count = 0
+                refresh_s, _ = timed(frames.refresh)
+                refresh_runs.append(refresh_s)
+                refresh_requests.append(counter.count)
+                reload_s, fresh = timed(load)
+                reload_runs.append(reload_s)
+                equal = equal and frames_equal(frames, fresh)
+                print(
+                    f"[bench] refresh {refresh_s:.3f} s, reload {reload_s:.3f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            phases["refreshes"] = time.perf_counter() - phase_started
+
+            # A snapshot written now, re-opened after a fresh change and refreshed,
+            # against a cold load in the same state.
+            phase_started = time.perf_counter()
+            snapshot = workdir / "snapshot"
+            frames.to_parquet(snapshot)
+            change_one_percent(client, extras[rounds], args.workers)
             counter.count = 0
-            refresh_s, _ = timed(frames.refresh)
-            refresh_requests = counter.count
-            reload_s, fresh = timed(lambda: counting.frames(workers=args.workers, progress=False))
-            instances = fresh.instances
+
+            def reopen() -> of.Frames:
+                return of.Frames.read_parquet(snapshot, client=counting).refresh()
+
+            reopen_s, reopened = timed(reopen)
+            reopen_requests = counter.count
+            cold_s, cold = timed(load)
+            phases["snapshot"] = time.perf_counter() - phase_started
+
+            instances = cold.instances
             typed_bytes = int(instances.memory_usage(deep=True).sum())
             object_bytes = int(instances.astype(object).memory_usage(deep=True).sum())
             rows = max(len(instances), 1)
+            refresh_s, reload_s = median_of(refresh_runs), median_of(reload_runs)
             figures = {
                 "server_version": client.capabilities.version,
                 **loaded_counts,
                 "workers": args.workers,
                 "repeat": max(1, args.repeat),
                 "upload_seconds": round(upload_s, 3),
-                "load_seconds": round(load_s, 3),
+                "load_seconds": load_s,
+                "load_runs": [round(x, 3) for x in load_runs],
                 "load_requests": load_requests,
-                "raw_floor_seconds": round(floor_s, 3),
+                "raw_floor_seconds": floor_s,
+                "raw_floor_runs": [round(x, 3) for x in floor_runs],
                 "raw_floor_requests": floor_requests,
                 "walk_seconds": round(walk_s, 3),
-                "walk_requests": walker.count,
+                "walk_sampled": every > 1,
+                "walk_every_nth_patient": every,
+                "walk_sample_seconds": round(walk_sample_s, 3),
                 "walk_resources": walked,
+                "walk_requests": walker.count,
+                "walk_requests_extrapolated": round(walker.count * scale),
                 "change": change,
-                "refresh_seconds": round(refresh_s, 3),
+                "refreshes": rounds,
+                "refresh_seconds": refresh_s,
+                "refresh_runs": [round(x, 3) for x in refresh_runs],
                 "refresh_requests": refresh_requests,
                 "refresh_mode": frames.last_refresh.get("instances"),
-                "reload_seconds": round(reload_s, 3),
-                "refresh_equals_reload": frames_equal(frames, fresh),
+                "reload_seconds": reload_s,
+                "reload_runs": [round(x, 3) for x in reload_runs],
+                "refresh_equals_reload": equal,
+                "snapshot_refresh_seconds": round(reopen_s, 3),
+                "snapshot_refresh_requests": reopen_requests,
+                "snapshot_refresh_mode": reopened.last_refresh.get("instances"),
+                "cold_load_seconds": round(cold_s, 3),
+                "snapshot_equals_cold_load": frames_equal(reopened, cold),
                 "bytes_per_row": round(typed_bytes / rows, 1),
                 "bytes_per_row_object": round(object_bytes / rows, 1),
                 "ratio_load_vs_raw_floor": round(load_s / floor_s, 2),
                 "ratio_walk_vs_load": round(walk_s / load_s, 1),
                 "ratio_refresh_vs_reload": round(refresh_s / reload_s, 3),
+                "ratio_snapshot_refresh_vs_cold_load": round(reopen_s / cold_s, 3),
                 "ratio_memory_object_vs_typed": round(object_bytes / max(typed_bytes, 1), 2),
+                "phase_seconds": {k: round(v, 1) for k, v in phases.items()},
+                "load_average_at_start": load_average_at_start,
+                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             }
             counting.close()
             walk_client.close()
@@ -291,6 +399,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="parallel pages and uploads")
     parser.add_argument(
         "--repeat", type=int, default=3, help="load and floor runs, medians kept (default 3)"
+    )
+    parser.add_argument(
+        "--refreshes",
+        type=int,
+        default=3,
+        help="refreshes, each after a fresh 1%% change, medians kept (default 3)",
+    )
+    parser.add_argument(
+        "--walk-instances",
+        type=int,
+        default=20_000,
+        help="walk every n-th patient so that about this many instances are walked, and "
+        "extrapolate (default 20000: the whole corpus up to that size)",
     )
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the corpus and server folder")

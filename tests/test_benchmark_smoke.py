@@ -20,13 +20,19 @@ FIELDS = {
     "walk_seconds",
     "walk_requests",
     "refresh_seconds",
+    "refresh_runs",
     "reload_seconds",
+    "reload_runs",
     "refresh_equals_reload",
+    "snapshot_refresh_seconds",
+    "cold_load_seconds",
+    "snapshot_equals_cold_load",
     "bytes_per_row",
     "bytes_per_row_object",
     "ratio_load_vs_raw_floor",
     "ratio_walk_vs_load",
     "ratio_refresh_vs_reload",
+    "ratio_snapshot_refresh_vs_cold_load",
     "ratio_memory_object_vs_typed",
 }
 
@@ -45,6 +51,8 @@ def test_benchmark_small_run_writes_its_figures(
             "--small",
             "--server",
             server,
+            "--walk-instances",
+            "100",
             "--out",
             str(out),
         ],
@@ -59,6 +67,16 @@ def test_benchmark_small_run_writes_its_figures(
     assert figures["instances"] == 200
     assert figures["refresh_equals_reload"] is True
     assert figures["refresh_mode"] == "incremental"
+    # each refresh followed its own fresh change, and so did the re-opened snapshot's
+    assert len(figures["refresh_runs"]) == len(figures["reload_runs"]) == 3
+    assert figures["change"]["uploaded"] >= 1 and figures["change"]["deleted"] >= 1
+    # a later round took a label off (labels need Orthanc 1.12)
+    assert figures["change"]["unlabelled"] == (0 if server == "1.10" else 1)
+    assert figures["snapshot_equals_cold_load"] is True
+    assert figures["snapshot_refresh_mode"] == "incremental"
+    # the walk covered every second patient and was scaled to the whole corpus
+    assert figures["walk_sampled"] is True and figures["walk_every_nth_patient"] == 2
+    assert figures["walk_requests_extrapolated"] > figures["walk_requests"]
     # requests grow with pages: the load needs a handful, the walk one per resource
     assert figures["load_requests"] < 20 < figures["walk_requests"]
     assert "ratio_load_vs_raw_floor" in done.stdout

@@ -7,11 +7,16 @@ cheap sources, and its cost grows with what changed, not with what is
 stored:
 
 1. The changes log since the last refresh, in one request when it is short.
+   Entries that say only that a patient, study or series became stable or
+   had an attachment written are not reasons to read its row again: the
+   check pages give stability for every row.
 2. Patients, studies and series (Orthanc 1.12.5+, no filter): one *check
-   page* per level with only each row's labels, ``LastUpdate``,
-   stability, child count (computed from the index) and UID, a tenth of
-   the bytes of full rows. Rows that are gone are dropped; those four
-   fields are updated in place for every row. Full rows are read again
+   page* per level with only each row's labels, stability, child count
+   (computed from the index), UID and, for patients and studies,
+   ``LastUpdate``: a tenth of the bytes of full rows. (A series'
+   ``LastUpdate`` moves only with a store, which the log records, or a
+   deletion, which moves its count: see 4.) Rows that are gone are
+   dropped; those fields are updated in place for every row. Full rows are read again
    (by a UID list match) only for new resources, resources the changes
    log names (directly or through a held descendant), ancestors of every
    row read again (instances included), and, when ``tags=`` asks for
@@ -26,19 +31,25 @@ stored:
    Those series' rows are replaced by one find per chunk of series UIDs
    (a DICOM list match).
 4. Deletions: a series whose instance count on the server differs from
-   the rows held lost instances; only the IDs of its instances are listed
-   (the cheapest find) and the missing rows dropped. Rows of series that
-   are gone are dropped.
+   the rows held lost instances; only the IDs of its instances and its
+   metadata are listed (the cheapest find), the missing rows dropped and
+   the series' ``LastUpdate`` taken. Rows of series that are gone are
+   dropped. When only the upper levels are held, such series are read
+   again instead.
 5. Every new instance of the changes log must have been seen by then;
-   if one was not (a store in the same second as the load, with a
-   deletion in the same series), the instance level is loaded again.
+   if one was not (stored into a held series that also lost one, so its
+   count did not move), one series page with ``LastUpdate`` says which
+   series moved and those are listed too; if that cannot tell (a store
+   in the same second as the load), the instance level is loaded again.
 6. Labels of instances come from one find over the labelled instances
    only (``/tools/labels``, then ``Labels`` with ``"Any"``); only the rows
    labelled before or now are compared, so removals are seen too.
 
 Requests that do not depend on each other overlap on a small pool: the
-instance labels (asked as the refresh starts), the three check pages, and
-the instance rows of step 3 with the children listing of step 4.
+log with ``/statistics``; the three check pages; the series rows read
+again with the instance rows of step 3 and the children listing of step
+4; the instance labels (asked once those rows are in, answered while the
+new rows are built) with the study and patient rows read again.
 
 When much changed (more than a quarter of the instances to re-read, or a
 changes log longer than :data:`MAX_CHANGE_PAGES` pages), or when a filter
@@ -49,7 +60,7 @@ read whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -87,7 +98,23 @@ MAX_CHANGE_PAGES = 20
 FULL_RELOAD_SHARE = 0.25
 UPPER_LEVELS = tuple(level.value for level in Level if level.child)
 _BACKGROUND_WORKERS = 4
-_CHECK_CONTENT = ["Labels", "Metadata", "IsStable"]
+_MAX_CHUNKS = 8
+# Changes of patients, studies and series that do not make their rows read
+# again. Becoming stable changes only ``IsStable`` (not ``LastUpdate``,
+# measured on 1.12.7), which the check pages give for every row; an attachment
+# of theirs (the DICOMweb plugin writes one per series when it becomes stable)
+# is in no column. After a bulk store, every row would be read again.
+_CHANGES_NOT_READ_AGAIN = ("StablePatient", "StableStudy", "StableSeries", "UpdatedAttachment")
+# The series check page has no ``Metadata`` (a third of its server time and
+# half its bytes): a series' ``LastUpdate`` moves only when an instance is
+# stored (the log names it, its row is read and its series read again) or
+# deleted (the series' count moves, and it is listed again with its full
+# row); labels and user metadata do not move it (Orthanc 1.12.7).
+_CHECK_CONTENT = {
+    "patient": ["Labels", "Metadata", "IsStable"],
+    "study": ["Labels", "Metadata", "IsStable"],
+    "series": ["Labels", "IsStable"],
+}
 _STATISTICS_COUNT = {"patient": "CountPatients", "study": "CountStudies", "series": "CountSeries"}
 _LEVEL_OF_RESOURCE_TYPE = {
     "Patient": "patient",
@@ -104,12 +131,14 @@ class ChangesLog:
     entries: list[dict[str, Any]]
     last: int
 
-    def ids(self, level: str) -> set[str]:
-        """IDs of the resources of ``level`` that the entries name."""
+    def ids(self, level: str, *, ignore: Iterable[str] = ()) -> set[str]:
+        """IDs of the resources of ``level`` that the entries name (``ignore``: change types)."""
+        skipped = set(ignore)
         return {
             str(e["ID"])
             for e in self.entries
             if _LEVEL_OF_RESOURCE_TYPE.get(str(e.get("ResourceType"))) == level
+            and e.get("ChangeType") not in skipped
         }
 
 
@@ -145,16 +174,20 @@ def refresh_frames(frames: Frames) -> None:
     with executor(
         min(frames.spec.workers, _BACKGROUND_WORKERS), client, name="orthanc-frames-refresh"
     ) as pool:
-        labels_now = pool.submit(_labelled_instances, client) if "instance" in held else None
-        log = read_changes(client, since)
+        background = _Background(pool, client, "instance" in held)
         checkable = (
-            log is not None
-            and frames.spec.anchor is None
+            frames.spec.anchor is None
             and client.capabilities.has_extended_find
             and ("series" in held or "instance" not in held)
         )
-        background = _Background(pool, labels_now)
-        if not (checkable and log is not None and _refresh_checked(frames, log, background)):
+        # The counts that page the check pages, asked while the log is read.
+        counts = pool.submit(client.GET, "/statistics") if checkable else None
+        log = read_changes(client, since)
+        if not (
+            counts is not None
+            and log is not None
+            and _refresh_checked(frames, log, background, counts.result() or {})
+        ):
             _refresh_reading_upper_levels(frames, log, background)
     frames.last_change_seq = log.last if log is not None else _current_seq(client)
     frames.loaded_at = pd.Timestamp.now(tz="UTC").to_pydatetime()
@@ -168,13 +201,27 @@ def _current_seq(client: Any) -> int:
 
 @dataclass
 class _Background:
-    """The refresh's pool for independent requests, and the instance labels asked at the start."""
+    """The refresh's pool for independent requests, and the instance labels (when asked for).
+
+    The labels are asked once the instance step has its rows, so that the
+    server answers them while this process builds the new rows, not while
+    it answers the requests the refresh waits for (Orthanc's SQLite index
+    serves one request at a time).
+    """
 
     pool: Executor
-    labels_now: Future[dict[str, list[str]]] | None
+    client: Any
+    wanted: bool
+    labels_now: Future[dict[str, list[str]]] | None = None
+
+    def ask_labels(self) -> None:
+        """Ask for the labels of the labelled instances, in the pool (once)."""
+        if self.wanted and self.labels_now is None:
+            self.labels_now = self.pool.submit(_labelled_instances, self.client)
 
     def labelled_instances(self) -> dict[str, list[str]]:
-        """Labels of every labelled instance (waits for the request made at the start)."""
+        """Labels of every labelled instance (asks for them if not done yet, and waits)."""
+        self.ask_labels()
         return self.labels_now.result() if self.labels_now is not None else {}
 
 
@@ -183,16 +230,26 @@ class _Background:
 
 @dataclass
 class _LevelUpdate:
-    """One level brought up to date: the frame, its new problems, the IDs read or dropped."""
+    """One level brought up to date: the frame, its new problems, the IDs read or dropped.
+
+    ``quiet``: rows read only because a deletion below moved them; their
+    ancestors need not be read again (their own check rows show it).
+    """
 
     frame: pd.DataFrame
     problems: list[Problem]
     read: set[str]
     dropped: set[str]
+    quiet: set[str] = field(default_factory=set)
 
 
-def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -> bool:
-    """Refresh through check pages (see the module notes); False to read the levels whole."""
+def _refresh_checked(
+    frames: Frames, log: ChangesLog, background: _Background, statistics: dict[str, Any]
+) -> bool:
+    """Refresh through check pages (see the module notes); False to read the levels whole.
+
+    ``statistics``: the server's ``/statistics`` (its counts page the check pages).
+    """
     client, spec = frames.client, frames.spec
     held = frames.loaded_levels
     has_instances = "instance" in held
@@ -200,7 +257,6 @@ def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -
     touched = _touched_by_log(frames, log)
     if touched is None:
         return False
-    statistics = client.GET("/statistics") or {}
     pending = {
         level: background.pool.submit(
             _check_frame, client, spec, level, statistics.get(_STATISTICS_COUNT[level])
@@ -211,43 +267,63 @@ def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -
     updates: dict[str, _LevelUpdate] = {}
     instance_update: _InstanceUpdate | None = None
     if "series" in checks:
-        updates["series"] = _update_level(frames, "series", checks["series"], touched["series"])
-    if has_instances:
-        series_now = updates["series"].frame
-        instance_update = _refresh_instances(
-            frames, series_now, frames._frames["series"], log.entries, background
+        # The series rows are read again while the instance step reads its rows.
+        series_check = checks["series"]
+        series_reading = background.pool.submit(
+            _update_level,
+            frames,
+            "series",
+            series_check,
+            touched["series"],
+            recounted=not has_instances and "last_update" not in series_check.columns,
         )
-        if instance_update is None:
+        if has_instances:
+            instance_update = _refresh_instances(
+                frames,
+                pd.DataFrame(
+                    {
+                        "SeriesInstanceUID": series_check["_uid"],
+                        "num_instances": series_check["num_instances"],
+                    },
+                    index=series_check.index,
+                ),
+                frames._frames["series"],
+                log.entries,
+                background,
+                read_with_last_update=False,
+            )
+        updates["series"] = series_reading.result()
+        if has_instances and instance_update is None:
             return False
+    if instance_update is not None:
         for level in UPPER_LEVELS:
             touched[level] |= set(instance_update.fetched[level].dropna())
-        more = touched["series"] - updates["series"].read - updates["series"].dropped
-        if more:
-            again = _update_level(frames, "series", checks["series"], more, base=series_now)
-            first = updates["series"]
-            updates["series"] = _LevelUpdate(
-                again.frame,
-                [p for p in first.problems if p.id not in again.read] + again.problems,
-                first.read | again.read,
-                first.dropped | again.dropped,
-            )
-    for level in ("series", "study", "patient"):
-        if level in updates:
-            for link in LINKS[level]:
-                fresh = updates[level].frame.loc[list(updates[level].read), link]
-                touched[link] |= set(fresh.dropna())
-        elif level in checks:
-            updates[level] = _update_level(frames, level, checks[level], touched[level])
-            for link in LINKS[level]:
-                fresh = updates[level].frame.loc[list(updates[level].read), link]
-                touched[link] |= set(fresh.dropna())
+        _read_more(frames, "series", checks, updates, touched)
+        first = updates["series"]
+        first.frame = _with_listed_last_updates(
+            first.frame, instance_update.listed_series, first.read
+        )
+    _touch_ancestors(updates, "series", touched)
+    # Studies and patients at once: a study read again names a patient already
+    # touched (through its series), else that patient is read in a second pass.
+    upper_reading = {
+        level: background.pool.submit(
+            _update_level, frames, level, checks[level], set(touched[level])
+        )
+        for level in ("study", "patient")
+        if level in checks
+    }
+    for level, future in upper_reading.items():
+        updates[level] = future.result()
+    _touch_ancestors(updates, "study", touched)
+    _read_more(frames, "patient", checks, updates, touched)
 
     problems = frames.problems
     for level, update in updates.items():
         frames._set_frame(level, update.frame)
         problems = _replace_problems(problems, level, update.read | update.dropped, update.problems)
     if instance_update is not None:
-        frames._set_frame("instance", instance_update.frame)
+        frames._set_frame("instance", instance_update.labelled(background))
         problems = _replace_problems(
             problems, "instance", instance_update.dropped, instance_update.problems
         )
@@ -257,6 +333,42 @@ def _refresh_checked(frames: Frames, log: ChangesLog, background: _Background) -
     frames.last_refresh["rows_read"] = {level: len(u.read) for level, u in updates.items()}
     frames._problems = problems
     return True
+
+
+def _touch_ancestors(
+    updates: dict[str, _LevelUpdate], level: str, touched: dict[str, set[str]]
+) -> None:
+    """Add to ``touched`` the ancestors of the rows of ``level`` read again (not the quiet ones)."""
+    if level not in updates:
+        return
+    update = updates[level]
+    loud = sorted(update.read - update.quiet)
+    for link in LINKS[level]:
+        touched[link] |= set(_values_of(update.frame, link, loud).dropna())
+
+
+def _read_more(
+    frames: Frames,
+    level: str,
+    checks: dict[str, pd.DataFrame],
+    updates: dict[str, _LevelUpdate],
+    touched: dict[str, set[str]],
+) -> None:
+    """Read again, in a second pass, the touched rows of ``level`` that the first did not read."""
+    if level not in updates:
+        return
+    first = updates[level]
+    more = touched[level] - first.read - first.dropped
+    if not more:
+        return
+    again = _update_level(frames, level, checks[level], more, base=first.frame)
+    updates[level] = _LevelUpdate(
+        again.frame,
+        [p for p in first.problems if p.id not in again.read] + again.problems,
+        first.read | again.read,
+        first.dropped | again.dropped,
+        first.quiet - again.read,
+    )
 
 
 def _replace_problems(
@@ -284,7 +396,7 @@ def _touched_by_log(frames: Frames, log: ChangesLog) -> dict[str, set[str]] | No
     touched: dict[str, set[str]] = {level: set() for level in UPPER_LEVELS}
     held = frames.loaded_levels
     for level in (*UPPER_LEVELS, "instance"):
-        named = log.ids(level)
+        named = log.ids(level, ignore=_CHANGES_NOT_READ_AGAIN if level in touched else ())
         if not named:
             continue
         if level in touched:
@@ -303,8 +415,15 @@ def _touched_by_log(frames: Frames, log: ChangesLog) -> dict[str, set[str]] | No
     return touched
 
 
-def _check_frame(client: Any, spec: Any, level: str, count: Any) -> pd.DataFrame:
-    """Labels, ``LastUpdate``, stability, child count and UID of every row of ``level``."""
+def _check_frame(
+    client: Any, spec: Any, level: str, count: Any, content: list[str] | None = None
+) -> pd.DataFrame:
+    """Labels, stability, child count and UID of every row of ``level`` (and ``LastUpdate``).
+
+    ``content``: the ``ResponseContent`` (default that of the level's check
+    page); the frame has ``last_update`` only when it holds ``"Metadata"``.
+    """
+    content = list(_CHECK_CONTENT[level] if content is None else content)
     uid_tag = UID_OF_LEVEL[level]
     records: list[dict[str, Any]] = []
     uids: list[Any] = []
@@ -312,7 +431,7 @@ def _check_frame(client: Any, spec: Any, level: str, count: Any) -> pd.DataFrame
         client,
         level,
         query=spec.query_for(level),
-        response_content=_CHECK_CONTENT,
+        response_content=content,
         requested_tags=[uid_tag, CHILD_COUNT_TAG[level]],
         workers=spec.workers,
         count=int(count) if count is not None else None,
@@ -322,8 +441,10 @@ def _check_frame(client: Any, spec: Any, level: str, count: Any) -> pd.DataFrame
             uids.append((row.get("RequestedTags") or {}).get(uid_tag))
     index = pd.Index([r["ID"] for r in records], name=level, dtype=ORTHANC_FIELDS["patient"])
     columns = field_columns(level, records, index)
+    if "Metadata" not in content:
+        del columns["last_update"]
     columns["_uid"] = pd.Series(uids, index=index, dtype=object)
-    return pd.DataFrame(columns, index=index)
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def _update_level(
@@ -333,37 +454,48 @@ def _update_level(
     touched: set[str],
     *,
     base: pd.DataFrame | None = None,
+    recounted: bool = False,
 ) -> _LevelUpdate:
-    """``level`` with the check page's fields, gone rows dropped, and some rows read again."""
+    """``level`` with the check page's fields, gone rows dropped, and some rows read again.
+
+    ``recounted``: rows whose child count moved are read again too (a
+    deletion below moved their ``LastUpdate``, which the check page does not
+    hold); their ancestors are not read again for it.
+    """
     client, spec = frames.client, frames.spec
     held = frames._frames[level] if base is None else base
     extra = spec.tags.get(level, ())
     gone_mask = ~held.index.isin(check.index)
     dropped = set(held.index[gone_mask])
-    in_check = check.index.get_indexer(pd.Index(sorted(touched), dtype=check.index.dtype)) >= 0
+    asked = pd.Index(sorted(touched), dtype=check.index.dtype)
     to_read = set(check.index.difference(held.index))
-    to_read |= set(pd.Index(sorted(touched), dtype=check.index.dtype)[in_check])
+    to_read |= set(asked[check.index.get_indexer(asked) >= 0])
+    quiet = _moved(held, check) if recounted else set()
     if level in costly_tags(spec):
-        to_read |= _moved(held, check, level)
-    uids = check["_uid"].reindex(sorted(to_read))
-    much = len(to_read) > max(FULL_RELOAD_SHARE * len(check), UID_CHUNK)
+        to_read |= _moved(held, check)
+    quiet -= to_read
+    wanted = to_read | quiet
+    uids = check["_uid"].reindex(sorted(wanted))
+    much = len(wanted) > max(FULL_RELOAD_SHARE * len(check), UID_CHUNK)
     if much or uids.isna().any():
         return _read_whole_level(frames, level, held)
     records = [
         normalize_row(level, row, extra)
-        for row in _rows_by_uid(client, spec, level, uids.astype(str).tolist(), len(to_read))
+        for row in _rows_by_uid(client, spec, level, uids.astype(str).tolist(), len(wanted))
     ]
-    records = [r for r in records if r["ID"] in to_read]
-    if {r["ID"] for r in records} != to_read:  # a UID shared by other resources hid some rows
+    records = [r for r in records if r["ID"] in wanted]
+    if {r["ID"] for r in records} != wanted:  # a UID shared by other resources hid some rows
         return _read_whole_level(frames, level, held)
     problems: list[Problem] = []
     fresh = build_frame(level, records, extra, problems)
     keep = ~gone_mask & ~held.index.isin(fresh.index)
-    kept = held[keep] if not keep.all() else held.copy()
-    for column in field_columns(level, [], pd.Index([])):
-        kept[column] = check[column].reindex(kept.index)
+    kept = held[keep] if not keep.all() else held.copy(deep=False)
+    positions = check.index.get_indexer(kept.index)
+    for column in check.columns:  # Orthanc's fields of the level that the check page holds
+        if column != "_uid":
+            kept[column] = _take(check[column], positions, kept.index)
     frame = _concat_aligned(level, [kept, fresh], extra) if len(fresh) else kept
-    return _LevelUpdate(frame, problems, to_read, dropped)
+    return _LevelUpdate(frame, problems, set(fresh.index), dropped, quiet & set(fresh.index))
 
 
 def _read_whole_level(frames: Frames, level: str, held: pd.DataFrame) -> _LevelUpdate:
@@ -371,15 +503,22 @@ def _read_whole_level(frames: Frames, level: str, held: pd.DataFrame) -> _LevelU
     return _LevelUpdate(part.frame, part.problems, set(part.frame.index), set(held.index))
 
 
-def _moved(held: pd.DataFrame, check: pd.DataFrame, level: str) -> set[str]:
-    """Held rows whose ``LastUpdate`` or child count differs on the server."""
+def _moved(held: pd.DataFrame, check: pd.DataFrame) -> set[str]:
+    """Held rows whose child count (or ``LastUpdate``, when the check has it) differs on the server."""
     both = held.index.intersection(check.index)
-    moved = pd.Series(False, index=both)
+    moved = np.zeros(len(both), dtype=bool)
     for column in ("last_update", *(c for c in check.columns if c.startswith("num_"))):
+        if column not in check.columns:
+            continue
         before = held[column].reindex(both)
         now = check[column].reindex(both)
-        moved |= (before != now).fillna(True).astype(bool)
-    return set(both[moved.to_numpy(dtype=bool)])
+        moved |= (before != now).fillna(True).to_numpy(dtype=bool)
+    return set(both[moved])
+
+
+def _take(column: pd.Series, positions: np.ndarray, index: pd.Index) -> pd.Series:
+    """``column``'s values at ``positions`` (all found) as a Series on ``index``."""
+    return pd.Series(column.array.take(positions), index=index, name=column.name)
 
 
 def _rows_by_uid(
@@ -449,7 +588,7 @@ def _refresh_reading_upper_levels(
             problems = [p[p["level"] != "instance"] for p in problems]
             problems.append(problems_frame(more["instance"].problems))
         else:
-            frames._set_frame("instance", update.frame)
+            frames._set_frame("instance", update.labelled(background))
             if update.dropped:
                 dropped = list(update.dropped)
                 problems = [
@@ -464,14 +603,25 @@ class _InstanceUpdate:
     """The refreshed instance frame, its new problems, the IDs whose old rows went, counts.
 
     ``fetched`` holds the rows read from the server (their links say which
-    series, studies and patients got new or changed instances).
+    series, studies and patients got new or changed instances);
+    ``listed_series`` the series listed to find deletions (ID, children,
+    ``last_update``).
     """
 
     frame: pd.DataFrame
     problems: list[Problem]
     dropped: set[str]
     fetched: pd.DataFrame
+    listed_series: list[dict[str, Any]]
     stats: dict[str, int] = field(default_factory=dict)
+
+    def labelled(self, background: _Background) -> pd.DataFrame:
+        """The frame with the server's instance labels.
+
+        Waits for them: called last, so that the server answers them while
+        the other levels are brought up to date.
+        """
+        return _with_current_labels(background.labelled_instances(), self.frame, self.fetched.index)
 
 
 def _refresh_instances(
@@ -480,8 +630,13 @@ def _refresh_instances(
     old_series: pd.DataFrame | None,
     changes: list[dict[str, Any]],
     background: _Background,
+    read_with_last_update: bool = True,
 ) -> _InstanceUpdate | None:
-    """Bring the instance rows up to date; None when the level must be loaded again."""
+    """Bring the instance rows up to date; None when the level must be loaded again.
+
+    ``read_with_last_update``: ``series_frame`` holds the server's
+    ``LastUpdate`` of every series (False after a check page without it).
+    """
     client, spec = frames.client, frames.spec
     old = frames._frames["instance"]
     old_series_of = old["series"]
@@ -508,23 +663,23 @@ def _refresh_instances(
     held_now = held_counts.reindex(series_frame.index).fillna(0).astype("int64")
     recount = set(series_frame.index[(server_counts != held_now).to_numpy(dtype=bool)])
     recount -= to_read
-    parents_now = (
-        pool.submit(_instance_parents, client, spec, _uids(series_frame, recount))
-        if recount
-        else None
+    listing_now = (
+        pool.submit(_listed_series, client, spec, _uids(series_frame, recount)) if recount else None
     )
     records = [normalize_row("instance", row, extra) for row in rows_now.result()]
     fetched_ids = {r["ID"] for r in records}
     unplaced = logged_new - fetched_ids
-    parents = parents_now.result() if parents_now is not None else {}
+    listed_series = listing_now.result() if listing_now is not None else []
+    background.ask_labels()
     if unplaced:
-        moved = _series_updated_since(old_series, series_frame)
+        moved = _series_updated_since(client, spec, old_series, series_frame, read_with_last_update)
         if moved is None:
             return None
         more = moved - to_read - recount
         if more:
-            parents.update(_instance_parents(client, spec, _uids(series_frame, more)))
+            listed_series.extend(_listed_series(client, spec, _uids(series_frame, more)))
             recount |= more
+    parents = {str(child): r["ID"] for r in listed_series for child in r.get("_children") or ()}
     # Rows of ``old`` that the children listing still names (one lookup in its index).
     still_listed = np.zeros(len(old), dtype=bool)
     if recount:
@@ -554,9 +709,9 @@ def _refresh_instances(
         drop |= old_series_of.isin(list(recount)) & ~still_listed
     drop_mask = drop.to_numpy(dtype=bool)
     dropped = set(old.index[drop_mask])
-    kept = old[~drop_mask] if drop_mask.any() else old
-    combined = _concat_aligned("instance", [kept, fresh], extra) if len(fresh) else kept.copy()
-    combined = _with_current_labels(background.labelled_instances(), combined, fresh.index)
+    # The labels are set by the caller, last (see _InstanceUpdate.labelled).
+    kept = old[~drop_mask] if drop_mask.any() else old.copy(deep=False)
+    combined = _concat_aligned("instance", [kept, fresh], extra) if len(fresh) else kept
     stats = {
         "new": len(fetched_ids - _present(fetched_ids, old.index)),
         "deleted": len(dropped - fetched_ids),
@@ -564,7 +719,9 @@ def _refresh_instances(
         "series_read": len(to_read),
         "series_listed": len(recount),
     }
-    return _InstanceUpdate(combined, problems, dropped, fresh[list(LINKS["instance"])], stats)
+    return _InstanceUpdate(
+        combined, problems, dropped, fresh[list(LINKS["instance"])], listed_series, stats
+    )
 
 
 def _present(ids: Iterable[str], index: pd.Index) -> set[str]:
@@ -575,11 +732,20 @@ def _present(ids: Iterable[str], index: pd.Index) -> set[str]:
     return set(values[index.get_indexer_for(values) >= 0])
 
 
+def _values_of(frame: pd.DataFrame, column: str, ids: Sequence[str]) -> pd.Series:
+    """``frame[column]`` at the rows ``ids`` (all in ``frame``), without ``.loc``'s overhead."""
+    positions = frame.index.get_indexer(pd.Index(list(ids), dtype=frame.index.dtype))
+    return _take(frame[column], positions, frame.index[positions])
+
+
 def _uids(series_frame: pd.DataFrame, series_ids: Iterable[str]) -> list[str]:
+    """The ``SeriesInstanceUID`` of these series (all in ``series_frame``), sorted by ID."""
     ids = sorted(series_ids)
     if not ids:
         return []
-    return series_frame.loc[ids, "SeriesInstanceUID"].dropna().astype(str).tolist()
+    positions = series_frame.index.get_indexer(pd.Index(ids, dtype=series_frame.index.dtype))
+    values = series_frame["SeriesInstanceUID"].to_numpy(dtype=object)[positions]
+    return [v for v in values if isinstance(v, str)]
 
 
 def _instance_rows_of(
@@ -601,13 +767,14 @@ def _instance_rows_of(
     return rows
 
 
-def _instance_parents(client: Any, spec: Any, series_uids: list[str]) -> dict[str, str]:
-    """Instance ID -> series ID of these series' instances (their children lists, no tags).
+def _listed_series(client: Any, spec: Any, series_uids: list[str]) -> list[dict[str, Any]]:
+    """ID, children's IDs and ``last_update`` of these series (records of ``normalize_row``).
 
-    Asked at series level: a UID list match there is far cheaper for the
-    server than the same match at instance level.
+    The children say which held instances are gone; ``LastUpdate`` moved
+    with the deletion. Asked at series level: a UID list match there is far
+    cheaper for the server than the same match at instance level.
     """
-    parents: dict[str, str] = {}
+    records: list[dict[str, Any]] = []
     for start in range(0, len(series_uids), UID_CHUNK):
         chunk = series_uids[start : start + UID_CHUNK]
         query = {**spec.query_for("series"), "SeriesInstanceUID": chunk}
@@ -615,24 +782,50 @@ def _instance_parents(client: Any, spec: Any, series_uids: list[str]) -> dict[st
             client,
             "series",
             query=query,
-            response_content=["Children"],
+            response_content=["Children", "Metadata"],
             workers=spec.workers,
             count=len(chunk),
         ):
-            for row in page:
-                for child in row.get("Children") or row.get("Instances") or []:
-                    parents[str(child)] = str(row["ID"])
-    return parents
+            records.extend(normalize_row("series", row, ()) for row in page)
+    return records
+
+
+def _with_listed_last_updates(
+    frame: pd.DataFrame, listed: list[dict[str, Any]], skip: set[str]
+) -> pd.DataFrame:
+    """``frame`` with the ``last_update`` of the ``listed`` series (but those of ``skip``)."""
+    records = [r for r in listed if r["ID"] not in skip]
+    if not records:
+        return frame
+    index = pd.Index([r["ID"] for r in records], dtype=frame.index.dtype)
+    found = frame.index.get_indexer(index) >= 0
+    now = field_columns("series", records, index)["last_update"][found]
+    _replace_values(frame, "last_update", now.index, now.array)
+    return frame
 
 
 def _series_updated_since(
-    old_series: pd.DataFrame | None, series_frame: pd.DataFrame
+    client: Any,
+    spec: Any,
+    old_series: pd.DataFrame | None,
+    series_frame: pd.DataFrame,
+    read_with_last_update: bool,
 ) -> set[str] | None:
-    """Series whose ``LastUpdate`` moved (a store or a deletion); None if the frames cannot tell."""
+    """Series whose ``LastUpdate`` moved (a store or a deletion); None if the frames cannot tell.
+
+    Unless ``series_frame`` was just read with its ``LastUpdate``
+    (``read_with_last_update``), the server's is read here: one check page
+    with metadata.
+    """
     if old_series is None or "last_update" not in old_series.columns:
         return None
+    if read_with_last_update:
+        now = series_frame["last_update"]
+    else:
+        check = _check_frame(client, spec, "series", len(series_frame), content=["Metadata"])
+        now = check["last_update"].reindex(series_frame.index)
     before = old_series["last_update"].reindex(series_frame.index)
-    moved = (before != series_frame["last_update"]).fillna(True)
+    moved = (before != now).fillna(True)
     return set(series_frame.index[moved.to_numpy(dtype=bool)])
 
 
@@ -672,7 +865,7 @@ def _with_current_labels(
     if not candidates:
         return frame
     ids = sorted(candidates)
-    held = frame.loc[ids, "labels"].tolist()
+    held = _values_of(frame, "labels", ids).tolist()
     now = [labelled.get(i, []) for i in ids]
     if [_sorted_labels(v) for v in held] == [sorted(v) for v in now]:
         return frame
@@ -706,27 +899,52 @@ def _sorted_labels(value: Any) -> list[str]:
 def _concat_aligned(
     level: str, parts: Iterable[pd.DataFrame], extra: Iterable[str]
 ) -> pd.DataFrame:
-    """Rows of ``parts`` in one frame of ``level``: columns united, dtypes kept, canonical order."""
+    """Rows of ``parts`` in one frame of ``level``: columns united, dtypes kept, canonical order.
+
+    Parts with the same columns in the canonical order (the usual case) are
+    concatenated as they are: one copy of the rows, no column selection.
+    """
     parts = list(parts)
     columns: list[str] = []
     for part in parts:
         columns.extend(c for c in part.columns if c not in columns)
+    ordered = order_columns(level, columns, list(extra))
+    if all(list(part.columns) == ordered for part in parts):
+        non_empty = [p for p in parts if len(p)] or parts[:1]
+        out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy(deep=False)
+        out.index.name = level
+        return _with_few_chunks(out)
     dtypes: dict[str, Any] = {}
     for part in parts:
         for column in part.columns:
             dtypes.setdefault(column, part[column].dtype)
     aligned = []
     for part in parts:
-        missing = [c for c in columns if c not in part.columns]
+        missing = [c for c in ordered if c not in part.columns]
         if missing:
-            part = part.copy()
+            part = part.copy(deep=False)
             for column in missing:
                 part[column] = pd.Series(
                     pd.NA, index=part.index, dtype=dtypes.get(column) or dtype_for_tag(column)
                 )
-        aligned.append(part[columns])
+        aligned.append(part[ordered])
     non_empty = [p for p in aligned if len(p)] or aligned[:1]
-    out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy()
-    out = out[order_columns(level, list(out.columns), list(extra))]
+    out = pd.concat(non_empty) if len(non_empty) > 1 else non_empty[0].copy(deep=False)
     out.index.name = level
-    return out
+    return _with_few_chunks(out)
+
+
+def _with_few_chunks(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with Arrow columns of more than :data:`_MAX_CHUNKS` chunks made one.
+
+    Each refresh joins rows without copying them (one more chunk per
+    column): without this, columns of frames refreshed many times would be
+    split ever finer, and every operation on them slower.
+    """
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.ArrowDtype):
+            data = _chunks_of(frame[column])
+            if data.num_chunks > _MAX_CHUNKS:
+                combined = pa.chunked_array([data.combine_chunks()], data.type)
+                frame[column] = pd.arrays.ArrowExtensionArray(combined)
+    return frame

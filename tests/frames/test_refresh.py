@@ -9,6 +9,7 @@ import pytest
 from helpers import load_into
 
 import orthanc_frames as of
+from orthanc_frames.frames.load import ExtraTagsCostWarning
 from orthanc_frames.synthetic import write_cohort
 
 
@@ -36,6 +37,16 @@ def two_cohorts(tmp_path: Any) -> tuple[Any, Any]:
 
 def _client(server: Any, **kw: Any) -> of.Orthanc:
     return of.Orthanc(server.url, username="orthanc", password="orthanc", **kw)
+
+
+def _recording_client(server: Any, folder: Any, seed: int, **shape: int) -> tuple[of.Orthanc, Any]:
+    """A cohort of ``shape`` loaded into ``server``; a client recording its requests."""
+    from transports import RecordingTransport
+
+    cohort = write_cohort(folder, seed=seed, **shape)
+    load_into(server, cohort.outdir)
+    transport = RecordingTransport()
+    return _client(server, transport=transport), transport
 
 
 def _mutate(c: Any, second: Any) -> None:
@@ -179,12 +190,10 @@ def test_refresh_after_deletions_only_lists_ids_of_changed_series(
     empty_server: Any, tmp_path: Any
 ) -> None:
     """Pure deletions: no instance row is read again, only the changed series' children."""
-    from transports import RecordingTransport
-
-    cohort = write_cohort(tmp_path / "g", patients=2, studies=2, series=2, instances=5, seed=6)
-    load_into(empty_server, cohort.outdir)
-    transport = RecordingTransport()
-    with _client(empty_server, transport=transport) as c:
+    client, transport = _recording_client(
+        empty_server, tmp_path / "g", 6, patients=2, studies=2, series=2, instances=5
+    )
+    with client as c:
         f = c.frames(workers=1)
         series = sorted(c.get_series())
         c.delete_instances_id(c.get_series_id_instances(series[0])[0]["ID"])
@@ -236,3 +245,170 @@ def test_few_rows_are_parsed_in_groups_like_column_by_column() -> None:
         pd.testing.assert_series_equal(grouped[name], expected)
     assert grouped_problems == single_problems
     assert {p.column for p in grouped_problems} >= {"SeriesDate", "StudyDate", "SliceThickness"}
+
+
+def _next_second() -> None:
+    """Wait until Orthanc's ``LastUpdate`` (whole seconds) can differ from the last one set."""
+    import time
+
+    time.sleep(1.1)
+
+
+def test_refresh_takes_the_last_update_of_series_that_lost_instances(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """The series check page has no LastUpdate: a deletion's comes with the children listing."""
+    client, transport = _recording_client(
+        empty_server, tmp_path / "j", 9, patients=2, studies=1, series=2, instances=3
+    )
+    with client as c:
+        f = c.frames()
+        series = sorted(c.get_series())[0]
+        before = f.series.loc[series, "last_update"]
+        _next_second()
+        c.delete_instances_id(c.get_series_id_instances(series)[0]["ID"])
+        transport.clear()
+        f.refresh()
+        assert f.series.loc[series, "last_update"] > before
+        assert f.last_refresh["rows_read"]["series"] == 0  # no full series row read again
+        check_pages = [
+            r.content for r in transport.sent if b'"Level":"Series","Query":{}' in r.content
+        ]
+        assert check_pages and all(b"Metadata" not in body for body in check_pages)
+        assert_frames_equal(f, c.frames())
+
+
+def test_refresh_of_series_without_instances_reads_series_that_lost_some(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    cohort = write_cohort(tmp_path / "k", patients=2, studies=1, series=2, instances=3, seed=10)
+    load_into(empty_server, cohort.outdir)
+    levels = ("patient", "study", "series")
+    with _client(empty_server) as c:
+        f = c.frames(levels=levels)
+        series = sorted(c.get_series())
+        _next_second()
+        c.delete_instances_id(c.get_series_id_instances(series[0])[0]["ID"])
+        c.put_series_id_labels_label(series[1], "seen")
+        f.refresh()
+        assert f.last_refresh["rows_read"]["series"] == 1  # the one whose count moved
+        assert f.last_refresh["rows_read"]["study"] == 0  # its study's check row says enough
+        assert_frames_equal(f, c.frames(levels=levels))
+
+
+def test_refresh_places_an_instance_stored_where_another_was_deleted(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """Same count in the series, a new instance the log names: the series' LastUpdate says where."""
+    client, transport = _recording_client(
+        empty_server, tmp_path / "l", 11, patients=1, studies=1, series=3, instances=4
+    )
+    with client as c:
+        series = sorted(c.get_series())[1]
+        instances = sorted(i["ID"] for i in c.get_series_id_instances(series))
+        data = c.get_instances_id_file(instances[0])
+        c.delete_instances_id(instances[0])
+        f = c.frames()
+        _next_second()
+        c.post_instances(data=data)
+        c.delete_instances_id(instances[1])
+        transport.clear()
+        f.refresh()
+        assert f.last_refresh["instances"] == "incremental"
+        assert f.last_refresh["new"] == 1 and f.last_refresh["deleted"] == 1
+        # the fallback: one series page with metadata, to find the series that moved
+        assert any(
+            b'"Level":"Series","Query":{}' in r.content and b"Metadata" in r.content
+            for r in transport.sent
+        )
+        assert_frames_equal(f, c.frames())
+
+
+def test_refresh_reads_the_patient_of_a_study_read_again_for_its_tags(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """Studies and patients are read at once; a study read later still brings its patient."""
+    cohort = write_cohort(tmp_path / "m", patients=2, studies=1, series=2, instances=2, seed=12)
+    load_into(empty_server, cohort.outdir)
+    tags = {"study": ["Manufacturer"]}  # read from files: moved studies are read again
+    with _client(empty_server) as c, pytest.warns(ExtraTagsCostWarning):
+        f = c.frames(tags=tags)
+        _next_second()
+        c.delete_instances_id(sorted(c.get_instances())[0])
+        f.refresh()
+        assert f.last_refresh["rows_read"]["study"] == 1
+        assert f.last_refresh["rows_read"]["patient"] == 1
+        assert_frames_equal(f, c.frames(tags=tags))
+
+
+def test_many_refreshes_keep_columns_in_few_chunks(empty_server: Any, tmp_path: Any) -> None:
+    """Rows are joined without copies; a column split into many chunks is made one again."""
+    from orthanc_frames.frames.refresh import _MAX_CHUNKS
+
+    cohort = write_cohort(tmp_path / "n", patients=1, studies=1, series=1, instances=2, seed=13)
+    more = write_cohort(
+        tmp_path / "o", patients=_MAX_CHUNKS + 2, studies=1, series=1, instances=1, seed=14
+    )
+    load_into(empty_server, cohort.outdir)
+    with _client(empty_server) as c:
+        f = c.frames()
+        for path in more.files:
+            c.post_instances(data=path.read_bytes())
+            f.refresh()
+        for level in f.loaded_levels:
+            for name, column in f.frame(level).items():
+                if isinstance(column.dtype, pd.ArrowDtype):
+                    chunks = column.array.__arrow_array__()
+                    assert getattr(chunks, "num_chunks", 1) <= _MAX_CHUNKS, (level, name)
+        assert_frames_equal(f, c.frames())
+
+
+def test_refresh_after_resources_became_stable_reads_no_row_again(
+    make_server: Any, tmp_path: Any
+) -> None:
+    """Stability is in the check pages: the log's Stable* entries alone read nothing again."""
+    import time
+
+    server = make_server("STABLE_REFRESH", extra={"StableAge": 1})
+    cohort = write_cohort(tmp_path / "p", patients=2, studies=1, series=2, instances=2, seed=15)
+    load_into(server, cohort.outdir)
+    with _client(server) as c:
+        f = c.frames()
+        assert not f.series["is_stable"].all()
+        deadline = time.monotonic() + 60
+        while not all(s["IsStable"] for s in c.get_series(params={"expand": True})):
+            assert time.monotonic() < deadline, "the server did not mark its series stable"
+            time.sleep(0.2)
+        changes = c.get_changes(params={"since": f.last_change_seq, "limit": 1000})["Changes"]
+        assert any(e["ChangeType"] == "StableSeries" for e in changes), changes
+        f.refresh()
+        assert f.last_refresh["rows_read"] == {"series": 0, "study": 0, "patient": 0}
+        assert f.series["is_stable"].all() and f.patients["is_stable"].all()
+        assert_frames_equal(f, c.frames())
+
+
+def test_refresh_asks_instance_labels_only_when_it_keeps_instance_rows(
+    empty_server: Any, tmp_path: Any
+) -> None:
+    """Labels are asked once the instance step has its rows; a reloaded level needs none."""
+    client, transport = _recording_client(
+        empty_server, tmp_path / "q", 16, patients=1, studies=1, series=1, instances=3
+    )
+    more = write_cohort(tmp_path / "r", patients=2, studies=1, series=2, instances=3, seed=17)
+    with client as c:
+        instance = sorted(c.get_instances())[0]
+        c.put_instances_id_labels_label(instance, "kept")
+        f = c.frames()
+        c.delete_instances_id_labels_label(instance, "kept")
+        c.put_instances_id_labels_label(sorted(c.get_instances())[1], "new")
+        transport.clear()
+        f.refresh()
+        assert f.last_refresh["instances"] == "incremental"
+        assert transport.routes.count("/tools/labels") == 1
+        assert_frames_equal(f, c.frames())
+        load_into(empty_server, more.outdir)
+        transport.clear()
+        f.refresh()
+        assert f.last_refresh["instances"] == "reloaded"
+        assert "/tools/labels" not in transport.routes
+        assert_frames_equal(f, c.frames())
