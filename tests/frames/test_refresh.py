@@ -254,6 +254,7 @@ def _next_second() -> None:
     time.sleep(1.1)
 
 
+@pytest.mark.needs("extended_find", "labels")
 def test_refresh_takes_the_last_update_of_series_that_lost_instances(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -278,6 +279,7 @@ def test_refresh_takes_the_last_update_of_series_that_lost_instances(
         assert_frames_equal(f, c.frames())
 
 
+@pytest.mark.needs("extended_find", "labels")
 def test_refresh_of_series_without_instances_reads_series_that_lost_some(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -296,6 +298,7 @@ def test_refresh_of_series_without_instances_reads_series_that_lost_some(
         assert_frames_equal(f, c.frames(levels=levels))
 
 
+@pytest.mark.needs("extended_find", "labels")
 def test_refresh_places_an_instance_stored_where_another_was_deleted(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -324,6 +327,7 @@ def test_refresh_places_an_instance_stored_where_another_was_deleted(
         assert_frames_equal(f, c.frames())
 
 
+@pytest.mark.needs("extended_find", "labels")
 def test_refresh_reads_the_patient_of_a_study_read_again_for_its_tags(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -363,6 +367,7 @@ def test_many_refreshes_keep_columns_in_few_chunks(empty_server: Any, tmp_path: 
         assert_frames_equal(f, c.frames())
 
 
+@pytest.mark.needs("extended_find", "labels")
 def test_refresh_after_resources_became_stable_reads_no_row_again(
     make_server: Any, tmp_path: Any
 ) -> None:
@@ -387,6 +392,7 @@ def test_refresh_after_resources_became_stable_reads_no_row_again(
         assert_frames_equal(f, c.frames())
 
 
+@pytest.mark.needs("extended_find", "labels")
 def test_refresh_asks_instance_labels_only_when_it_keeps_instance_rows(
     empty_server: Any, tmp_path: Any
 ) -> None:
