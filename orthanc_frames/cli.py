@@ -366,10 +366,21 @@ def _keep_running(connection: DemoConnection) -> None:
         f"  source {env_file}    # sets ORTHANC_URL, ORTHANC_USERNAME, ORTHANC_PASSWORD\n"
         "Press Ctrl-C to stop it."
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        while server.is_running:
-            time.sleep(0.5)
+    # A shell that starts a command in the background (``demo --keep-running &``)
+    # starts it with SIGINT ignored: Ctrl-C, ``kill -INT`` and ``kill`` stop it all the same.
+    previous = {sig: signal.signal(sig, _stop_waiting) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            while server.is_running:
+                time.sleep(0.5)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     _say("stopping the demo server")
+
+
+def _stop_waiting(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 # -- export ------------------------------------------------------------------------

@@ -110,7 +110,13 @@ def test_demo_on_an_empty_server_says_what_to_do(
     assert "The server holds no study yet. Unset ORTHANC_URL" in result.stdout
 
 
-def test_demo_keep_running_serves_until_interrupted(orthanc_bin: str) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("started_as", ["foreground", "background job"])
+def test_demo_keep_running_serves_until_interrupted(orthanc_bin: str, started_as: str) -> None:
+    # A shell starts a background job (`... &`) with SIGINT ignored.
     if not COMMAND.exists():
         pytest.fail(f"{COMMAND} is missing: install the package with `pip install -e .`")
     process = subprocess.Popen(
@@ -120,6 +126,7 @@ def test_demo_keep_running_serves_until_interrupted(orthanc_bin: str) -> None:
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
+        preexec_fn=_ignore_sigint if started_as == "background job" else None,
     )
     try:
         assert process.stdout is not None
