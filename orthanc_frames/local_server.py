@@ -490,7 +490,13 @@ class LocalOrthanc:
             "AuthenticationEnabled": self.auth_enabled,
             "RegisteredUsers": dict([self.auth]) if self.auth else {},
             "Plugins": [self.plugins_dir] if self.plugins_dir else [],
-            "DicomWeb": {"Enable": True},
+            # The DICOMweb plugin's series metadata cache (on by default) is
+            # computed when a series becomes stable, 60 s after its last store;
+            # its cost grows with the whole archive, not with the series
+            # (measured on 1.12.7: 7 s of CPU at 4,000 instances, 33 s at 8,000,
+            # 268 s at 20,000), and it competes with every request meanwhile.
+            # A throw-away server does not need it.
+            "DicomWeb": {"Enable": True, "EnableMetadataCache": False},
         }
         if self.kind == "postgres":
             config["Plugins"].append(
