@@ -15,6 +15,7 @@ from orthanc_frames.paging import (
     find_ids,
     iter_find_pages,
     iter_list_pages,
+    parallel_page_size,
 )
 
 LEVELS = ("patient", "study", "series", "instance")
@@ -227,3 +228,29 @@ def test_list_pages_hold_every_resource_once(
     assert all(len(page) <= 7 for page in pages)
     # The count, ceil(80 / 7) pages and the listing above: never a request per row.
     assert len(transport.requests) == 1 + -(-cohort_dir.instances // 7) + 1
+
+
+def _planned_requests(rows: int, workers: int) -> int:
+    """Requests of a listing read in parallel pages: one per page, and one past the end."""
+    return len(range(0, rows + 1, parallel_page_size(rows, workers)))
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4, 8])
+def test_pages_of_a_listing_are_bounded_whatever_its_size(workers: int) -> None:
+    # No server: the page rule itself, up to archives of millions of instances.
+    # One page per worker up to 5000 rows each, then up to four per worker,
+    # then the pages grow: a listing of any size takes at most 4 * workers + 1
+    # requests, so 10x the instances cost at most the same number of pages
+    # once past 20,000 rows per worker.
+    for rows in [*range(0, 2000, 37), *(10**k * m for k in range(3, 8) for m in (1, 2, 5))]:
+        size = parallel_page_size(rows, workers)
+        assert size >= 500, (rows, workers, size)
+        assert _planned_requests(rows, workers) <= 4 * workers + 1, (rows, workers, size)
+        if rows >= 20_000 * workers:
+            assert _planned_requests(10 * rows, workers) <= _planned_requests(rows, workers) + 1
+
+
+def test_page_size_is_checked_against_the_rows() -> None:
+    assert parallel_page_size(0, 4) == 500
+    assert parallel_page_size(20_000, 4) == 5000
+    assert parallel_page_size(20_000, 0) == 5000  # at least one worker
