@@ -55,6 +55,7 @@ upper levels instead (:mod:`orthanc_frames.frames.load`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -67,6 +68,7 @@ from .levels import Level
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "LABELS_CONSTRAINTS",
+    "RESPONSE_CONTENT",
     "checked_query",
     "count_resources",
     "find_all",
@@ -88,6 +90,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 _DONE: Any = object()
 LABELS_CONSTRAINTS = ("All", "Any", "None")
+RESPONSE_CONTENT = (
+    "MainDicomTags",
+    "Metadata",
+    "Children",
+    "Parent",
+    "Labels",
+    "Status",
+    "IsStable",
+    "IsProtected",
+    "Attachments",
+)
+"""What a row may hold (``ResponseContent``, ``response-content``; Orthanc 1.12.5+)."""
+_TAG_NAME = re.compile(r"[A-Za-z0-9]+|[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}")
 
 
 def parallel_page_size(rows: int, workers: int) -> int:
@@ -312,11 +327,12 @@ def iter_find_pages(
         Yield at most this many rows in all (None: every match). Only the
         pages needed are asked for.
     count : int, optional
-        How many resources match, when the caller already knows (Orthanc
-        1.12.5+): saves the ``/tools/count-resources`` request. Pages are
-        still read past it until a short answer, as with a counted find;
-        an estimate too low can miss rows only on a server whose
-        ``LimitFindResults`` lies between it and the true count.
+        How many resources match, when the caller already knows: saves
+        the ``/tools/count-resources`` request (Orthanc 1.12.5+), and on
+        older servers the request after a short page that reaches it.
+        Pages are still read past it until a short answer, as with a
+        counted find; an estimate too low can miss rows only on a server
+        whose ``LimitFindResults`` lies between it and the true count.
 
     Yields
     ------
@@ -351,15 +367,20 @@ def iter_find_pages(
     elif not body["Query"] and "Labels" not in body and not requested_tags:
         # No filter: the list route, never capped (Orthanc 1.10 answers at most
         # LimitFindResults + 1 matches of a find, whatever ``Since`` says).
-        params = {} if ids_only else {"expand": ""}
         yield from _sequential_list_pages(
-            client, body["Level"], params, page_size or DEFAULT_PAGE_SIZE, since, limit, progress
+            client,
+            body["Level"],
+            "" if ids_only else "expand",
+            page_size or DEFAULT_PAGE_SIZE,
+            since,
+            limit,
+            progress,
         )
     else:
         if not ids_only:
             body["Expand"] = True
         yield from _sequential_pages(
-            client, body, page_size or DEFAULT_PAGE_SIZE, since, limit, progress
+            client, body, page_size or DEFAULT_PAGE_SIZE, since, limit, progress, count
         )
 
 
@@ -493,8 +514,13 @@ def _sequential_pages(
     since: int,
     limit: int | None,
     progress: bool | None,
+    count: int | None = None,
 ) -> Iterator[list[Any]]:
-    """Pages one after another until an empty page (a short one may be the server's cap)."""
+    """Pages one after another until an empty page (a short one may be the server's cap).
+
+    ``count``: the matches the caller knows of; a short page that reaches
+    it is the end (as with a counted find, see :func:`iter_find_pages`).
+    """
     remaining = limit
     with progress_bar(limit, desc=f"{body['Level']} rows", enabled=progress) as bar:
         while remaining is None or remaining > 0:
@@ -507,12 +533,14 @@ def _sequential_pages(
             since += len(page)
             if remaining is not None:
                 remaining -= len(page)
+            if count is not None and len(page) < asked and since >= count:
+                return
 
 
 def _sequential_list_pages(
     client: Any,
     level_name: str,
-    params: Mapping[str, Any],
+    query: str,
     page_size: int,
     since: int,
     limit: int | None,
@@ -524,7 +552,7 @@ def _sequential_list_pages(
     with progress_bar(limit, desc=f"{level_name} rows", enabled=progress) as bar:
         while remaining is None or remaining > 0:
             asked = page_size if remaining is None else min(page_size, remaining)
-            page = list(client.GET(route, params={**params, "since": since, "limit": asked}) or [])
+            page = _list_page(client, route, query, since, asked)
             if page:
                 bar.update(len(page))
                 yield page
@@ -542,6 +570,9 @@ def iter_list_pages(
     page_size: int | None = None,
     workers: int | None = None,
     progress: bool | None = False,
+    response_content: Sequence[str] | None = None,
+    requested_tags: Sequence[str] | None = None,
+    count: int | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield every resource of a level from its list route, expanded, one page at a time.
 
@@ -563,30 +594,47 @@ def iter_list_pages(
         Pages fetched at once.
     progress : bool or None
         Show a progress bar over the rows (None: when interactive).
+    response_content : list of str, optional
+        What each row holds instead of the ``expand`` row (names of
+        :data:`RESPONSE_CONTENT`; Orthanc 1.12.5+, whatever its index:
+        a database without extended find answers them too).
+    requested_tags : list of str, optional
+        Extra tags per row, by keyword or ``"gggg,eeee"`` (Orthanc 1.12.5+
+        here; ask older servers through :func:`iter_find_pages`).
+    count : int, optional
+        The rows on the server, when the caller already knows them (from
+        ``/statistics``): saves that request.
 
     Yields
     ------
     list of dict
         One page of rows as Orthanc answers them.
 
+    Raises
+    ------
+    ValueError
+        A ``response_content`` or tag name Orthanc does not know.
+    UnsupportedByServer
+        ``response_content`` or ``requested_tags`` before Orthanc 1.12.5.
+
     Notes
     -----
-    Extra tags are not offered here: list routes take them as
-    ``requested-tags=A;B``, and Orthanc refuses the ``;`` once
-    percent-encoded, as HTTP clients send it. Ask them through
-    :func:`iter_find_pages` (``RequestedTags`` in a JSON body).
+    Lists of ``response-content`` and ``requested-tags`` are joined by
+    ``;``, which is sent as it is: Orthanc refuses it percent-encoded.
     """
     name = orthanc_level(level)
-    params = {"expand": ""}
     route = "/" + Level.parse(name).route
-    total = int(client.GET("/statistics")["Count" + Level.parse(name).route.capitalize()])
+    query = _list_query(client, response_content, requested_tags)
+    if count is None:
+        count = client.GET("/statistics")["Count" + Level.parse(name).route.capitalize()]
+    total = int(count)
     workers = bounded_workers(workers, client)
     if page_size is None:
         page_size = parallel_page_size(total, workers)
     page_size = max(1, int(page_size))
 
     def fetch(since: int) -> list[dict[str, Any]]:
-        return list(client.GET(route, params={**params, "since": since, "limit": page_size}) or [])
+        return _list_page(client, route, query, since, page_size)
 
     # The counted rows and one page more: a short last page shows the end.
     starts = list(range(0, total + 1, page_size))
@@ -604,7 +652,46 @@ def iter_list_pages(
         finally:
             fetched.close()
     # Stored while paging: past the count, one page after another.
-    yield from _sequential_list_pages(client, name, params, page_size, position, None, None)
+    yield from _sequential_list_pages(client, name, query, page_size, position, None, None)
+
+
+def _list_query(
+    client: Any, response_content: Sequence[str] | None, requested_tags: Sequence[str] | None
+) -> str:
+    """The query of an expanded list route, lists joined by a bare ``;``."""
+    parts = ["expand"]
+    if response_content is not None:
+        if isinstance(response_content, str):
+            raise TypeError(f"response_content must be a list of names, not {response_content!r}.")
+        for item in response_content:
+            if item not in RESPONSE_CONTENT:
+                raise ValueError(
+                    f"response_content holds {item!r}; Orthanc knows {', '.join(RESPONSE_CONTENT)}."
+                )
+        parts.append("response-content=" + ";".join(response_content))
+    if requested_tags:
+        if isinstance(requested_tags, str):
+            raise TypeError(f"requested_tags must be a list of tags, not {requested_tags!r}.")
+        for tag in requested_tags:
+            if not isinstance(tag, str) or not _TAG_NAME.fullmatch(tag):
+                raise ValueError(
+                    f"requested_tags holds {tag!r}: give DICOM keywords or 'gggg,eeee' tags."
+                )
+        parts.append("requested-tags=" + ";".join(requested_tags))
+    if len(parts) > 1 and not client.capabilities.has_response_content:
+        from .client.errors import UnsupportedByServer
+
+        raise UnsupportedByServer(
+            "response-content and requested-tags on list routes need Orthanc 1.12.5 or later; "
+            f"this server is Orthanc {client.capabilities.version}."
+        )
+    return "&".join(parts)
+
+
+def _list_page(client: Any, route: str, query: str, since: int, limit: int) -> list[Any]:
+    """One page of a list route (the query as :func:`_list_query` wrote it)."""
+    window = "since=" + str(int(since)) + "&limit=" + str(int(limit))
+    return list(client.GET(route + "?" + (query + "&" if query else "") + window) or [])
 
 
 def find_all(client: Any, level: str, **kwargs: Any) -> list[Any]:

@@ -43,6 +43,7 @@ MISSING_FEATURES: dict[str, dict[str, str]] = {
         "plugins": "the Orthanc 1.10 server runs without plugins",
         "requested_tags": "Orthanc 1.10 has no RequestedTags (1.11+)",
         "extended_find": "Orthanc 1.10 has no extended find (1.12.5+)",
+        "response_content": "Orthanc 1.10 has no ResponseContent (1.12.5+)",
         "paged_find": "Orthanc 1.10 answers at most LimitFindResults + 1 matches of a "
         "filtered find, whatever Since asks: a capped 1.10 cannot be paged past its cap",
         "modify_1_12": "Orthanc 1.10 modifies by older rules (a patient needs a new "

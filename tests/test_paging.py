@@ -254,3 +254,49 @@ def test_page_size_is_checked_against_the_rows() -> None:
     assert parallel_page_size(0, 4) == 500
     assert parallel_page_size(20_000, 4) == 5000
     assert parallel_page_size(20_000, 0) == 5000  # at least one worker
+
+
+def test_list_pages_hold_what_response_content_names(client: Any, cohort_dir: Any) -> None:
+    from helpers import missing_feature
+
+    pages = iter_list_pages(
+        client,
+        "series",
+        response_content=["Labels", "IsStable"],
+        requested_tags=["SeriesInstanceUID", "NumberOfSeriesRelatedInstances"],
+        workers=2,
+    )
+    if missing_feature("response_content"):
+        with pytest.raises(of.UnsupportedByServer, match=r"1\.12\.5"):
+            next(pages)
+        return
+    rows = [row for page in pages for row in page]
+    assert len(rows) == cohort_dir.series == len({row["ID"] for row in rows})
+    for row in rows:
+        assert {"ID", "Labels", "IsStable", "RequestedTags"} <= set(row)
+        assert "MainDicomTags" not in row and "Instances" not in row
+        full = client.GET(f"/series/{row['ID']}")
+        tags = row["RequestedTags"]
+        assert tags["SeriesInstanceUID"] == full["MainDicomTags"]["SeriesInstanceUID"]
+        assert int(tags["NumberOfSeriesRelatedInstances"]) == len(full["Instances"])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("response_content", ["Labels;Metadata"], ValueError),
+        ("response_content", ["labels"], ValueError),
+        ("response_content", "Labels", TypeError),
+        ("requested_tags", ["PatientID&limit=1"], ValueError),
+        ("requested_tags", ["0010,0020;x"], ValueError),
+        ("requested_tags", "PatientID", TypeError),
+    ],
+)
+def test_list_page_fields_are_checked_before_any_request(
+    cohort_server: Any, field: str, value: Any, error: type[Exception]
+) -> None:
+    transport = CountingTransport()
+    with _client(cohort_server, transport=transport) as c:
+        with pytest.raises(error, match=field):
+            next(iter_list_pages(c, "series", **{field: value}))
+    assert transport.requests == []

@@ -121,6 +121,15 @@ class Capabilities:
         )
 
     @property
+    def has_response_content(self) -> bool:
+        """``ResponseContent`` in ``/tools/find`` and ``response-content`` on list routes.
+
+        Orthanc 1.12.5 and later, whatever the index: a database without
+        extended find (the PostgreSQL plugin 5.0) has them answered row by row.
+        """
+        return self.has_extended_find or self.at_least("1.12.5")
+
+    @property
     def main_tags(self) -> MainTags:
         """The server's main DICOM tags per level, ``ExtraMainDicomTags`` included.
 

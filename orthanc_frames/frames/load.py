@@ -493,6 +493,7 @@ def iter_row_pages(
             labels,
             progress,
             (ancestors or Ancestors(client)) if join_ancestors else None,
+            count,
         )
         return
     requested = list(dict.fromkeys(extra + _LINK_TAGS[level]))
@@ -522,8 +523,12 @@ def _expand_row_pages(
     labels: bool,
     progress: bool | None,
     ancestors: Ancestors | None,
+    count: int | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """``Expand`` rows for servers without extended find, with their ancestors joined."""
+    """``Expand`` rows for servers without extended find, with their ancestors joined.
+
+    ``count``: the matches, when known (a short page that reaches it ends the find).
+    """
     extra = list(spec.tags.get(level, ()))
     query = query if query is not None else spec.query_for(level)
     with_labels = labels and bool(spec.labels)
@@ -544,6 +549,7 @@ def _expand_row_pages(
             labels_constraint=spec.labels_constraint,
             requested_tags=extra or None,
             progress=progress if level == "instance" else False,
+            count=count,
         )
     for page in pages:
         if ancestors is not None:

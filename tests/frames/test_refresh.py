@@ -49,6 +49,16 @@ def _recording_client(server: Any, folder: Any, seed: int, **shape: int) -> tupl
     return _client(server, transport=transport), transport
 
 
+def _series_pages(transport: Any) -> list[bytes]:
+    """What the unfiltered series pages asked for: a find's body, or a list route's query."""
+    return [
+        r.content if r.method == "POST" else r.url.query
+        for r in transport.sent
+        if b'"Level":"Series","Query":{}' in r.content
+        or (r.method == "GET" and r.url.path == "/series" and b"response-content" in r.url.query)
+    ]
+
+
 def _mutate(c: Any, second: Any) -> None:
     """Uploads, deletions at several levels, label changes, a modify."""
     for path in second.files:
@@ -102,7 +112,7 @@ def test_refresh_with_a_filter_and_lazy_levels(empty_server: Any, two_cohorts: A
         assert_frames_equal(f, fresh)
 
 
-@pytest.mark.needs("extended_find")
+@pytest.mark.needs("response_content")
 def test_refresh_cost_is_small_when_little_changed(empty_server: Any, tmp_path: Any) -> None:
     from transports import CountingTransport
 
@@ -167,7 +177,7 @@ def test_refresh_sees_instances_stored_into_a_series_it_holds(
         assert f.instances.loc[labelled, "labels"] == []
 
 
-@pytest.mark.needs("extended_find")
+@pytest.mark.needs("response_content")
 def test_refresh_reads_again_the_ancestors_of_instances_stored_into_held_series(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -254,7 +264,7 @@ def _next_second() -> None:
     time.sleep(1.1)
 
 
-@pytest.mark.needs("extended_find", "labels")
+@pytest.mark.needs("response_content", "labels")
 def test_refresh_takes_the_last_update_of_series_that_lost_instances(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -272,14 +282,12 @@ def test_refresh_takes_the_last_update_of_series_that_lost_instances(
         f.refresh()
         assert f.series.loc[series, "last_update"] > before
         assert f.last_refresh["rows_read"]["series"] == 0  # no full series row read again
-        check_pages = [
-            r.content for r in transport.sent if b'"Level":"Series","Query":{}' in r.content
-        ]
-        assert check_pages and all(b"Metadata" not in body for body in check_pages)
+        check_pages = _series_pages(transport)
+        assert check_pages and all(b"Metadata" not in asked for asked in check_pages)
         assert_frames_equal(f, c.frames())
 
 
-@pytest.mark.needs("extended_find", "labels")
+@pytest.mark.needs("response_content", "labels")
 def test_refresh_of_series_without_instances_reads_series_that_lost_some(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -298,7 +306,7 @@ def test_refresh_of_series_without_instances_reads_series_that_lost_some(
         assert_frames_equal(f, c.frames(levels=levels))
 
 
-@pytest.mark.needs("extended_find", "labels")
+@pytest.mark.needs("response_content", "labels")
 def test_refresh_places_an_instance_stored_where_another_was_deleted(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -320,14 +328,11 @@ def test_refresh_places_an_instance_stored_where_another_was_deleted(
         assert f.last_refresh["instances"] == "incremental"
         assert f.last_refresh["new"] == 1 and f.last_refresh["deleted"] == 1
         # the fallback: one series page with metadata, to find the series that moved
-        assert any(
-            b'"Level":"Series","Query":{}' in r.content and b"Metadata" in r.content
-            for r in transport.sent
-        )
+        assert any(b"Metadata" in asked for asked in _series_pages(transport))
         assert_frames_equal(f, c.frames())
 
 
-@pytest.mark.needs("extended_find", "labels")
+@pytest.mark.needs("response_content", "labels")
 def test_refresh_reads_the_patient_of_a_study_read_again_for_its_tags(
     empty_server: Any, tmp_path: Any
 ) -> None:
@@ -367,7 +372,7 @@ def test_many_refreshes_keep_columns_in_few_chunks(empty_server: Any, tmp_path: 
         assert_frames_equal(f, c.frames())
 
 
-@pytest.mark.needs("extended_find", "labels")
+@pytest.mark.needs("response_content", "labels")
 def test_refresh_after_resources_became_stable_reads_no_row_again(
     make_server: Any, tmp_path: Any
 ) -> None:
@@ -392,7 +397,7 @@ def test_refresh_after_resources_became_stable_reads_no_row_again(
         assert_frames_equal(f, c.frames())
 
 
-@pytest.mark.needs("extended_find", "labels")
+@pytest.mark.needs("response_content", "labels")
 def test_refresh_asks_instance_labels_only_when_it_keeps_instance_rows(
     empty_server: Any, tmp_path: Any
 ) -> None:
