@@ -298,8 +298,10 @@ def iter_find_pages(
         Orthanc 1.12.5+: what each row holds (``"MainDicomTags"``,
         ``"Parent"``, ``"Labels"``, ``"Metadata"``, ``"Children"``,
         ``"IsStable"``, ``"Status"``, ``"Attachments"``). Default
-        ``["MainDicomTags"]``. Older servers answer ``Expand`` rows instead
-        (main tags, parent, children, labels, ``IsStable``, ``LastUpdate``).
+        ``["MainDicomTags"]`` with extended find; without it (the
+        PostgreSQL index), those named here. Servers before 1.12.5 answer
+        ``Expand`` rows instead (main tags, parent, children, labels,
+        ``IsStable``, ``LastUpdate``).
     requested_tags : list of str, optional
         Extra tags per row (``RequestedTags``; Orthanc 1.11+).
     page_size : int, optional
@@ -377,7 +379,12 @@ def iter_find_pages(
             progress,
         )
     else:
-        if not ids_only:
+        if response_content is not None and not ids_only and caps.has_response_content:
+            # Orthanc 1.12.5+ on an index without extended find: the rows
+            # asked for (a find of series' children this way costs the
+            # PostgreSQL index a third of the same rows ``Expand``-ed).
+            body["ResponseContent"] = list(response_content)
+        elif not ids_only:
             body["Expand"] = True
         yield from _sequential_pages(
             client, body, page_size or DEFAULT_PAGE_SIZE, since, limit, progress, count
