@@ -49,6 +49,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -129,6 +130,8 @@ _LINK_TAGS = {
 }
 _DICOM_FILE_ATTACHMENT = 1
 _PARENT_KEY = {"study": "ParentPatient", "series": "ParentStudy", "instance": "ParentSeries"}
+# The links of a row that carries no UID to hash them from (an ``Expand`` row).
+_NO_LINKS: Mapping[str, str | None] = MappingProxyType({"patient": None, "study": None})
 _NO_TAGS: Mapping[str, Any] = {}
 UID_CHUNK = 500
 """Anchor UIDs per find when lower levels are restricted by a UID list."""
@@ -576,12 +579,16 @@ def normalize_row(level: str, row: Mapping[str, Any], extra_tags: Sequence[str])
                 record[name] = requested[name]
     parent = PARENT[level]
     if parent is not None:
-        record[parent] = get("Parent" + parent.title())
+        record[parent] = get(_PARENT_KEY[level])
     if level == "series" or level == "instance":
         # Hashed from the server's own text; a row without the UIDs (an
         # ``Expand`` row) keeps the server's link if it has one, else the
         # ancestors are joined after the pages (:class:`Ancestors`).
-        links = _links_above_parent(level, row, requested)
+        links: Mapping[str, str | None] = (
+            _links_above_parent(level, row, requested)
+            if requested or "PatientMainDicomTags" in row
+            else _NO_LINKS
+        )
         patient = links["patient"]
         record["patient"] = patient if patient is not None else get("ParentPatient")
         if level == "instance":

@@ -69,7 +69,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .._parallel import executor
+from .._parallel import executor, in_order
+from ..client import route
+from ..client.errors import NotFound
 from ..levels import Level
 from ..paging import iter_find_pages, iter_list_pages
 from .load import (
@@ -99,6 +101,8 @@ FULL_RELOAD_SHARE = 0.25
 UPPER_LEVELS = tuple(level.value for level in Level if level.child)
 _BACKGROUND_WORKERS = 4
 _MAX_CHUNKS = 8
+_FEW_NEW_ROWS = 16
+"""New rows of a level whose UIDs a refresh reads one by one; more take one more page."""
 # Changes of patients, studies and series that do not make their rows read
 # again. Becoming stable changes only ``IsStable`` (not ``LastUpdate``,
 # measured on 1.12.7), which the check pages give for every row; an attachment
@@ -259,7 +263,12 @@ def _refresh_checked(
         return False
     pending = {
         level: background.pool.submit(
-            _check_frame, client, spec, level, statistics.get(_STATISTICS_COUNT[level])
+            _check_frame,
+            client,
+            spec,
+            level,
+            statistics.get(_STATISTICS_COUNT[level]),
+            held=frames._frames[level],
         )
         for level in levels
     }
@@ -416,19 +425,29 @@ def _touched_by_log(frames: Frames, log: ChangesLog) -> dict[str, set[str]] | No
 
 
 def _check_frame(
-    client: Any, spec: Any, level: str, count: Any, content: list[str] | None = None
+    client: Any,
+    spec: Any,
+    level: str,
+    count: Any,
+    content: list[str] | None = None,
+    held: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Labels, stability, child count and UID of every row of ``level`` (and ``LastUpdate``).
 
     ``content``: the ``ResponseContent`` (default that of the level's check
     page); the frame has ``last_update`` only when it holds ``"Metadata"``.
+    ``held``: the rows held of the level; their UIDs are taken from it and
+    not asked (the UID as a requested tag is half the server time of a
+    check page, on SQLite and PostgreSQL alike); those of a few new rows
+    are read one by one (:data:`_FEW_NEW_ROWS`), of more by one more page.
     """
     content = list(_CHECK_CONTENT[level] if content is None else content)
     uid_tag = UID_OF_LEVEL[level]
     records: list[dict[str, Any]] = []
     uids: list[Any] = []
     query = spec.query_for(level)
-    requested = [uid_tag, CHILD_COUNT_TAG[level]]
+    known_uids = held is not None and uid_tag in held.columns
+    requested = [CHILD_COUNT_TAG[level]] if known_uids else [uid_tag, CHILD_COUNT_TAG[level]]
     known = int(count) if count is not None else None
     pages: Iterable[list[dict[str, Any]]]
     if query or client.capabilities.has_extended_find:
@@ -462,7 +481,41 @@ def _check_frame(
     if "Metadata" not in content:
         del columns["last_update"]
     columns["_uid"] = pd.Series(uids, index=index, dtype=object)
+    if known_uids:
+        assert held is not None
+        columns["_uid"] = _uids_known_or_read(client, spec, level, index, held[uid_tag])
+        if columns["_uid"] is None:  # many new rows: every row's UID, from the server
+            return _check_frame(client, spec, level, count, content)
     return pd.DataFrame(columns, index=index, copy=False)
+
+
+def _uids_known_or_read(
+    client: Any, spec: Any, level: str, index: pd.Index, held_uids: pd.Series
+) -> pd.Series | None:
+    """The UID of each row of ``index``: as held, else read (a few); None for many new rows."""
+    positions = held_uids.index.get_indexer(index)
+    values = held_uids.to_numpy(dtype=object, na_value=None)
+    uids = [values[p] if p >= 0 else None for p in positions]
+    new = [str(index[k]) for k, p in enumerate(positions) if p < 0]
+    if len(new) > _FEW_NEW_ROWS:
+        return None
+    if new:
+        uid_tag, collection = UID_OF_LEVEL[level], Level.parse(level).route
+
+        def uid_of(resource: str) -> Any:
+            try:
+                row = client.GET(route(collection, resource))
+            except NotFound:  # deleted since the check page: dropped with its row
+                return None
+            return (row.get("MainDicomTags") or {}).get(uid_tag)
+
+        read = dict(
+            zip(new, in_order(uid_of, new, workers=spec.workers, client=client), strict=True)
+        )
+        uids = [
+            read[str(i)] if p < 0 else u for i, p, u in zip(index, positions, uids, strict=True)
+        ]
+    return pd.Series(uids, index=index, dtype=object)
 
 
 def _update_level(

@@ -423,3 +423,37 @@ def test_refresh_asks_instance_labels_only_when_it_keeps_instance_rows(
         assert f.last_refresh["instances"] == "reloaded"
         assert "/tools/labels" not in transport.routes
         assert_frames_equal(f, c.frames())
+
+
+@pytest.mark.needs("response_content")
+@pytest.mark.parametrize("new_series", [3, 20])
+def test_refresh_asks_no_uid_of_held_rows_and_reads_those_of_new_rows(
+    empty_server: Any, tmp_path: Any, new_series: int
+) -> None:
+    """Held rows' UIDs come from the frames; a few new rows' one by one, many by one page."""
+    client, transport = _recording_client(
+        empty_server, tmp_path / "m", 21, patients=1, studies=1, series=4, instances=20
+    )
+    more = write_cohort(
+        tmp_path / "n", seed=22, patients=1, studies=1, series=new_series, instances=1
+    )
+    with client as c:
+        f = c.frames()
+        held_series = list(f.series.index)
+        load_into(empty_server, more.outdir)
+        transport.clear()
+        f.refresh()
+        pages = _series_pages(transport)
+        one_by_one = [
+            r for r in transport.sent if r.method == "GET" and r.url.path.startswith("/series/")
+        ]
+        assert_frames_equal(f, c.frames())
+    assert len(f.series) == 4 + new_series
+    assert f.last_refresh["instances"] == "incremental"
+    if new_series <= 16:
+        assert len(pages) == 1 and b"SeriesInstanceUID" not in pages[0]
+        new_ids = set(f.series.index) - set(held_series)
+        assert {r.url.path for r in one_by_one} == {f"/series/{i}" for i in new_ids}
+    else:  # the check page, then one more with every row's UID
+        assert len(pages) == 2 and b"SeriesInstanceUID" in pages[1]
+        assert one_by_one == []
