@@ -94,8 +94,10 @@ def _find_resources(
     ):
         rows.extend(page)
     parents: dict[tuple[str, str], Resource] = {}
+    # Rows are whole descriptions only as ``Expand`` rows (before Orthanc 1.12.5).
+    complete = not client.capabilities.has_response_content
     resources = [
-        _resource_from_row(client, level, row, lock_children, not extended, parents) for row in rows
+        _resource_from_row(client, level, row, lock_children, complete, parents) for row in rows
     ]
     if with_parents and not extended:
         _attach_parents_from_their_rows(client, resources)
