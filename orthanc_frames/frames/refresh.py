@@ -12,8 +12,11 @@ stored:
    check pages give stability for every row.
 2. Patients, studies and series (Orthanc 1.12.5+, no filter): one *check
    page* per level with only each row's labels, stability, child count
-   (computed from the index), UID and, for patients and studies,
-   ``LastUpdate``: a tenth of the bytes of full rows. (A series'
+   (computed from the index) and, for patients and studies, ``LastUpdate``:
+   a tenth of the bytes of full rows (a find with ``ResponseContent``, or
+   on an index without extended find the list route with
+   ``response-content``). UIDs of held rows come from the frames; those of
+   a few new rows are read one by one, of many by one more page. (A series'
    ``LastUpdate`` moves only with a store, which the log records, or a
    deletion, which moves its count: see 4.) Rows that are gone are
    dropped; those fields are updated in place for every row. Full rows are read again
