@@ -15,8 +15,8 @@ stored:
    (computed from the index) and, for patients and studies, ``LastUpdate``:
    a tenth of the bytes of full rows (a find with ``ResponseContent``, or
    on an index without extended find the list route with
-   ``response-content``). UIDs of held rows come from the frames; those of
-   a few new rows are read one by one, of many by one more page. (A series'
+   ``response-content``, where UIDs of held rows come from the frames and
+   those of a few new rows are read one by one). (A series'
    ``LastUpdate`` moves only with a store, which the log records, or a
    deletion, which moves its count: see 4.) Rows that are gone are
    dropped; those fields are updated in place for every row. Full rows are read again
@@ -439,17 +439,23 @@ def _check_frame(
 
     ``content``: the ``ResponseContent`` (default that of the level's check
     page); the frame has ``last_update`` only when it holds ``"Metadata"``.
-    ``held``: the rows held of the level; their UIDs are taken from it and
-    not asked (the UID as a requested tag is half the server time of a
-    check page, on SQLite and PostgreSQL alike); those of a few new rows
-    are read one by one (:data:`_FEW_NEW_ROWS`), of more by one more page.
+    ``held``: the rows held of the level. Without extended find their UIDs
+    are taken from it and not asked (on the PostgreSQL index the UID as a
+    requested tag is a third to half of a check page's server time); those
+    of a few new rows are read one by one (:data:`_FEW_NEW_ROWS`), of more
+    by one more page.
     """
     content = list(_CHECK_CONTENT[level] if content is None else content)
     uid_tag = UID_OF_LEVEL[level]
     records: list[dict[str, Any]] = []
     uids: list[Any] = []
     query = spec.query_for(level)
-    known_uids = held is not None and uid_tag in held.columns
+    # Only without extended find: with it, the UIDs cost the SQLite index less
+    # than reading new rows' one by one behind the other check pages (measured
+    # at 20,000 instances: refresh / reload 0.054 reading them, 0.047 asking them).
+    known_uids = (
+        held is not None and uid_tag in held.columns and not client.capabilities.has_extended_find
+    )
     requested = [CHILD_COUNT_TAG[level]] if known_uids else [uid_tag, CHILD_COUNT_TAG[level]]
     known = int(count) if count is not None else None
     pages: Iterable[list[dict[str, Any]]]
